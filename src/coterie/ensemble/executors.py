@@ -1,0 +1,115 @@
+"""How an ensemble runs its members: a Python loop, or vectorised over stacked parameters.
+
+All executors map an input (B, ...) to member outputs (N, B, C) and are numerically equivalent (tests hold them to
+1e-5). Vectorised executors stack the members' own parameters with ``torch.stack`` on every call, so gradients flow
+back to each member's parameters and the members stay the single source of truth.
+
+- ``loop``: one forward per member. Works for anything, including members of different architectures and
+  BatchNorm members. The fastest choice for convolutional members on CPU (seed-measured: LeNet-5 ×5 loop 301 ms,
+  vmap 454 ms).
+- ``fused``: MLP members only — the first layer for all members is one matrix product, the later layers batched
+  matrix products (``baddbmm``). The fastest choice for small MLP members.
+- ``vmap``: ``torch.func.vmap`` over ``functional_call`` for identical members without running-statistics buffers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, stack_module_state, vmap
+
+ExecutorName = Literal["auto", "loop", "fused", "vmap"]
+EXECUTORS: tuple[str, ...] = ("auto", "loop", "fused", "vmap")
+
+
+def same_architecture(members: Sequence[nn.Module]) -> bool:
+    """True when all members share class and parameter/buffer names and shapes."""
+    first = members[0]
+    sig = [(k, tuple(v.shape)) for k, v in first.state_dict().items()]
+    return all(
+        type(m) is type(first) and [(k, tuple(v.shape)) for k, v in m.state_dict().items()] == sig for m in members
+    )
+
+
+def _has_running_stats(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+def _is_fusable_mlp(members: Sequence[nn.Module]) -> bool:
+    from coterie.models.mlp import MLP
+
+    return all(type(m) is MLP for m in members) and same_architecture(members)
+
+
+def supported(members: Sequence[nn.Module], name: str) -> bool:
+    """Whether executor ``name`` can run these members."""
+    if name == "loop":
+        return True
+    if name == "fused":
+        return _is_fusable_mlp(members)
+    if name == "vmap":
+        return same_architecture(members) and not any(_has_running_stats(m) for m in members)
+    return False
+
+
+def choose(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> str:
+    """The executor ``auto`` resolves to: ``fused`` for identical MLPs, else ``loop``.
+
+    Convolutional members stay on the loop: on CPU the loop beats vmap and grouped convolution (DESIGN.md).
+    """
+    if len(members) > 1 and _is_fusable_mlp(members):
+        return "fused"
+    return "loop"
+
+
+def loop_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
+    """Members one after another: (B, ...) → (N, B, C)."""
+    return torch.stack([m(x) for m in members])
+
+
+def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
+    """Identical MLP members as batched matrix products: (B, D) → (N, B, C)."""
+    first = members[0]
+    n = len(members)
+    x = x.reshape(x.shape[0], -1)
+    mean = torch.stack([m.input_mean for m in members])  # (N, 1, 1)
+    std = torch.stack([m.input_std for m in members])
+    linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
+    h: Tensor | None = None
+    for k, name in enumerate(linears):
+        w = torch.stack([getattr(m, name).weight for m in members])  # (N, out, in)
+        b = torch.stack([getattr(m, name).bias for m in members])  # (N, out)
+        if h is None:
+            xn = (x.unsqueeze(0) - mean) / std  # (N, B, D)
+            if bool((mean == mean[0]).all() and (std == std[0]).all()):
+                # One matmul for all members: (B, D) @ (D, N·out).
+                out = xn[0] @ w.reshape(-1, w.shape[-1]).T  # (B, N·out)
+                h = out.reshape(x.shape[0], n, -1).transpose(0, 1) + b.unsqueeze(1)
+            else:
+                h = torch.baddbmm(b.unsqueeze(1), xn, w.transpose(1, 2))
+        else:
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        if k < first.depth:
+            h = getattr(first, f"act{k + 1}")(h)
+    assert h is not None
+    return h
+
+
+def vmap_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
+    """``torch.func.vmap`` over stacked parameters and buffers: (B, ...) → (N, B, C)."""
+    params = {
+        k: torch.stack([dict(m.named_parameters())[k] for m in members]) for k, _ in members[0].named_parameters()
+    }
+    _, buffers = stack_module_state(list(members))
+    base = members[0]
+
+    def call(p: dict[str, Tensor], b: dict[str, Tensor], xx: Tensor) -> Tensor:
+        return functional_call(base, (p, b), (xx,))
+
+    return vmap(call, in_dims=(0, 0, None), randomness="different")(params, buffers, x)
+
+
+FORWARDS = {"loop": loop_forward, "fused": fused_mlp_forward, "vmap": vmap_forward}

@@ -1,0 +1,88 @@
+"""Experiment registry. An experiment is a typed config class plus a function ``run(config, rundir) -> results``.
+
+``coterie run CONFIG`` reads the YAML, looks up its ``experiment`` field here, validates the rest against the
+registered config class (pydantic; unknown or invalid fields fail before any work, naming the field), writes
+``config.yaml`` and calls the function. The function writes metrics, checkpoints and plots into the run directory
+and returns the final figures, which land in ``results.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from coterie.experiments.rundir import RunDir
+
+
+class ExperimentConfig(BaseModel):
+    """Fields every experiment has. Subclasses add their own; unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    experiment: str
+    name: str = ""
+    seed: int = 0
+    device: str = "auto"
+
+
+C = TypeVar("C", bound=ExperimentConfig)
+RunFn = Callable[[Any, RunDir], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    config_cls: type[ExperimentConfig]
+    run: RunFn
+    description: str
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def register(name: str, config_cls: type[ExperimentConfig], description: str = "") -> Callable[[RunFn], RunFn]:
+    """Decorator: ``@register("train", TrainConfig)`` on ``def run(cfg: TrainConfig, rundir: RunDir) -> dict``."""
+
+    def deco(fn: RunFn) -> RunFn:
+        _REGISTRY[name] = Experiment(name, config_cls, fn, description or (fn.__doc__ or "").strip().split("\n")[0])
+        return fn
+
+    return deco
+
+
+def get(name: str) -> Experiment:
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown experiment {name!r}; registered experiments: {names()}")
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    """Import the modules that register the built-in experiments (lazily, to keep ``import coterie`` light)."""
+    import importlib
+
+    for mod in BUILTIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:  # a module not written yet in this checkout
+            if e.name != mod:
+                raise
+
+
+# Modules that define experiments; each calls ``register`` at import time.
+BUILTIN_MODULES: list[str] = [
+    "coterie.experiments.train",
+    "coterie.experiments.expansion",
+    "coterie.experiments.robustness",
+    "coterie.experiments.merge",
+    "coterie.experiments.ldnn",
+    "coterie.experiments.codeepnet",
+]

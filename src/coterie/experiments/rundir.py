@@ -1,0 +1,135 @@
+"""A run directory: config.yaml, metrics.jsonl, results.json, checkpoints/*.safetensors, *.png.
+
+Every write is atomic (write to a temporary file in the same directory, then ``os.replace``), so a killed run never
+leaves a half-written results file or checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert tensors, numpy values and non-finite floats into plain JSON values (NaN/inf become None)."""
+    try:
+        import torch
+
+        if isinstance(obj, torch.Tensor):
+            obj = obj.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode())
+
+
+@dataclass
+class RunDir:
+    """The files of one run. ``path`` is created on first write."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / "results.json"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Write the configuration actually used to ``config.yaml``."""
+        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(to_jsonable(config), sort_keys=False))
+
+    def log_metrics(self, record: dict[str, Any]) -> None:
+        """Append one JSON object to ``metrics.jsonl``."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(to_jsonable(record)) + "\n")
+            f.flush()
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """All records of ``metrics.jsonl`` (a truncated last line from a killed run is skipped)."""
+        if not self.metrics_path.exists():
+            return []
+        out = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def truncate_metrics(self, keep: Any) -> None:
+        """Keep only the records for which ``keep(record)`` is true (used when resuming)."""
+        records = [r for r in self.read_metrics() if keep(r)]
+        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in records))
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        """Write the final figures to ``results.json``."""
+        atomic_write_text(self.results_path, json.dumps(to_jsonable(results), indent=2))
+
+    def read_results(self) -> dict[str, Any] | None:
+        if not self.results_path.exists():
+            return None
+        return json.loads(self.results_path.read_text())
+
+    def save_figure(self, fig: Any, name: str) -> Path:
+        """Save a matplotlib figure as ``name`` (PNG) in the run directory and close it."""
+        import matplotlib.pyplot as plt
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        out = self.path / name
+        fig.savefig(out, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        return out

@@ -1,0 +1,74 @@
+"""CIFAR ResNet-20 (He et al. 2016, §4.2): 3 stages × 3 basic blocks, 16/32/64 channels.
+
+Down-sampling shortcuts are 1×1 convolutions with BatchNorm (option B) rather than zero padding (option A): the
+projection keeps every tensor a plain weight that permutation alignment (``coterie.merging.align``) can permute.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from coterie.models.base import CoterieModel
+from coterie.models.lenet5 import default_stats
+from coterie.models.registry import register
+
+
+class BasicBlock(nn.Module):
+    """conv-BN-ReLU-conv-BN + shortcut, ReLU. Input (B, c_in, H, W) → (B, c_out, H/stride, W/stride)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut: nn.Module
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        else:
+            self.shortcut = nn.Identity()
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.relu1(self.bn1(self.conv1(x)))
+        h = self.bn2(self.conv2(h))
+        return self.relu2(h + self.shortcut(x))
+
+
+class ResNet20(CoterieModel):
+    """ResNet-20 for 32×32 inputs in [0, 1]. ``width`` multiplies the 16/32/64 channel counts.
+
+    Layers: ``conv1 bn1 relu1 layer{1,2,3}.{0,1,2}.(conv1 bn1 relu1 conv2 bn2 shortcut relu2) pool fc``.
+    """
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 10, width: int = 16, blocks: int = 3) -> None:
+        super().__init__()
+        mean, std = default_stats(in_channels)
+        self._set_normalization(mean, std, ndim=4)
+        self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu1 = nn.ReLU()
+        c = width
+        stages = []
+        for s, c_out in enumerate((width, 2 * width, 4 * width)):
+            layers = [BasicBlock(c if b == 0 else c_out, c_out, 2 if (b == 0 and s > 0) else 1) for b in range(blocks)]
+            stages.append(nn.Sequential(*layers))
+            c = c_out
+        self.layer1, self.layer2, self.layer3 = stages
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def _forward(self, x: Tensor) -> Tensor:
+        h = self.relu1(self.bn1(self.conv1(x)))
+        h = self.layer3(self.layer2(self.layer1(h)))
+        return self.fc(self.pool(h).flatten(1))
+
+
+@register("resnet20")
+def resnet20(in_channels: int = 3, num_classes: int = 10, width: int = 16, blocks: int = 3) -> ResNet20:
+    """ResNet-20 member (``blocks=3``; ``blocks=n`` gives ResNet-(6n+2))."""
+    return ResNet20(in_channels, num_classes, width, blocks)

@@ -1,0 +1,83 @@
+"""The objective interface: ``objective(ensemble, x, y) -> ObjectiveOutput(losses (N,), terms)``.
+
+An objective maps a batch to one loss per member. The Trainer sums the losses of the members that update and
+back-propagates once; an objective in which member i must treat the other members as constants (co-learning: each
+network minimises its own L_i) detaches them itself, so the gradient of the sum with respect to member i's parameters
+equals the gradient of L_i alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor, nn
+
+_REGISTRY: dict[str, type[Objective]] = {}
+
+
+@dataclass
+class ObjectiveOutput:
+    """What an objective returns for one batch.
+
+    Attributes:
+        losses: per-member losses, shape (N,), each a scalar mean over the batch.
+        terms: named quantities to log (scalars or (N,) tensors), detached.
+        logits: the member logits (N, B, C) computed on the way, when the objective has them (saves a forward pass
+            for training-set metrics); ``None`` otherwise.
+    """
+
+    losses: Tensor
+    terms: dict[str, Tensor] = field(default_factory=dict)
+    logits: Tensor | None = None
+
+
+class Objective:
+    """Base class. Subclasses implement :meth:`__call__`; :meth:`on_epoch_start` is an optional hook."""
+
+    name: str = "objective"
+
+    def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:  # pragma: no cover
+        raise NotImplementedError
+
+    def on_epoch_start(self, epoch: int, ensemble: nn.Module, generator: torch.Generator) -> None:
+        """Called by the Trainer before each epoch (DVERGE draws its layer here). Default: nothing."""
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments, for run records."""
+        return {}
+
+
+T = TypeVar("T", bound=type[Objective])
+
+
+def register(name: str) -> Callable[[T], T]:
+    """Class decorator registering an objective under ``name`` (used by configs and ``coterie list``)."""
+
+    def deco(cls: T) -> T:
+        _REGISTRY[name] = cls
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def names() -> list[str]:
+    """Registered objective names."""
+    return sorted(_REGISTRY)
+
+
+def create(name: str, **params: Any) -> Objective:
+    """Instantiate a registered objective; unknown names and arguments raise clear errors."""
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown objective {name!r}; registered objectives: {names()}")
+    return _REGISTRY[name](**params)
+
+
+def member_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+    """Per-member mean cross-entropy: logits (N, B, C), labels (B,) → (N,)."""
+    n, b, c = logits.shape
+    ce = nn.functional.cross_entropy(logits.reshape(n * b, c), y.repeat(n), reduction="none")
+    return ce.view(n, b).mean(1)

@@ -1,0 +1,84 @@
+"""Co-learning ensembles of interacting networks, seed 000 eq. (1).
+
+    L_i(x) = KL(q ‖ p_i) + Σ_{j≠i} β_ij KL(p_j ‖ p_i)
+
+Each network minimises its own loss L_i, so inside L_i the other networks' distributions p_j are constants: they are
+detached here. Summing the L_i and back-propagating once therefore gives member i exactly ∇_{θ_i} L_i — the same as
+N separate optimisations — and never pushes p_j through member i's loss. With one-hot targets KL(q ‖ p_i) is the
+cross-entropy (H(q) = 0). With β = 0 the objective is the sum of member cross-entropies (:class:`Independent`).
+
+β may be a scalar (uniform, all-to-all coupling, the paper's experiments) or an N×N matrix (β_ij couples member i
+to member j; the diagonal is ignored). ``normalize=True`` reads β as β̄ and uses β = β̄/N (seed 000 §3.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
+
+
+def beta_matrix(beta: float | Sequence[Sequence[float]] | Tensor, n: int, normalize: bool = False) -> Tensor:
+    """The N×N coupling matrix with zero diagonal: a scalar fills the off-diagonal; ``normalize`` divides by N."""
+    if isinstance(beta, (int, float)):
+        mat = torch.full((n, n), float(beta))
+    else:
+        mat = torch.as_tensor(beta, dtype=torch.float32).clone()
+        if mat.shape != (n, n):
+            raise ValueError(f"β matrix must have shape ({n}, {n}) for {n} members, got {tuple(mat.shape)}")
+    mat.fill_diagonal_(0.0)
+    return mat / n if normalize else mat
+
+
+def pairwise_kl(log_p: Tensor) -> tuple[Tensor, Tensor]:
+    """KL(p_j ‖ p_i) for all pairs, with p_j held constant.
+
+    Args:
+        log_p: member log-probabilities (N, B, C); gradients flow only through the ``p_i`` argument.
+
+    Returns:
+        ``(kl, entropy)``: kl[i, j] = mean_x KL(p_j ‖ p_i), shape (N, N); entropy[j] = mean_x H(p_j), shape (N,).
+    """
+    b = log_p.shape[1]
+    p_const = log_p.detach().exp()
+    cross = -torch.einsum("jbc,ibc->ij", p_const, log_p) / b  # mean_x −Σ_y p_j log p_i
+    entropy = -(p_const * log_p.detach()).sum(-1).mean(-1)  # (N,)
+    return cross - entropy.unsqueeze(0), entropy
+
+
+@register("colearning")
+class CoLearning(Objective):
+    """Seed 000 eq. (1). ``beta``: scalar or N×N matrix; ``normalize``: β = β̄/N.
+
+    Returns per-member losses (N,) and terms ``ce`` (N,), ``coupling`` (N,) = Σ_j β_ij KL(p_j‖p_i), ``kl_mean``.
+    """
+
+    def __init__(self, beta: float | Sequence[Sequence[float]] = 0.0, normalize: bool = False) -> None:
+        self.beta = beta
+        self.normalize = normalize
+
+    def config(self) -> dict[str, Any]:
+        return {"beta": self.beta, "normalize": self.normalize}
+
+    def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
+        logits = ensemble(x)
+        n = logits.shape[0]
+        ce = member_cross_entropy(logits, y)
+        beta = beta_matrix(self.beta, n, self.normalize).to(logits)
+        if n == 1 or not bool(beta.any()):
+            coupling = torch.zeros_like(ce)
+            kl_mean = torch.zeros(())
+        else:
+            kl, _ = pairwise_kl(logits.log_softmax(-1))
+            coupling = (beta * kl).sum(1)
+            off = ~torch.eye(n, dtype=torch.bool, device=kl.device)
+            kl_mean = kl.detach()[off].mean()
+        return ObjectiveOutput(
+            losses=ce + coupling,
+            terms={"ce": ce.detach(), "coupling": coupling.detach(), "kl_mean": kl_mean},
+            logits=logits,
+        )
