@@ -29,14 +29,13 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
 
         with progress_bar() as bar:
             task = bar.add_task("epochs", total=10)
-            for _ in range(10):
-                bar.advance(task)
+            for epoch in range(10):
+                bar.update(task, advance=1, description=f"epoch {epoch} acc 0.9")
     """
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
