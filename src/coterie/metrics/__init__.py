@@ -1,0 +1,39 @@
+"""Functional metrics on member outputs (N, B, C), plus accumulating classes.
+
+Classification: :func:`member_accuracy`, :func:`ensemble_accuracy`, :func:`nll`, :func:`brier_score`,
+:func:`entropy`, :func:`disagreement`. Divergence: :func:`kl_divergence_matrix`, :func:`js_divergence_matrix`
+(seed 000 eq. 5), :func:`mean_pairwise_js`. Calibration: :func:`expected_calibration_error`.
+"""
+
+from coterie.metrics.accumulate import EnsembleMetrics
+from coterie.metrics.calibration import expected_calibration_error
+from coterie.metrics.classification import (
+    accuracy,
+    brier_score,
+    correct_voters,
+    disagreement,
+    ensemble_accuracy,
+    entropy,
+    member_accuracy,
+    nll,
+)
+from coterie.metrics.divergence import js_divergence, js_divergence_matrix, kl_divergence_matrix, mean_pairwise_js
+from coterie.metrics.summary import ensemble_summary
+
+__all__ = [
+    "EnsembleMetrics",
+    "accuracy",
+    "brier_score",
+    "correct_voters",
+    "disagreement",
+    "ensemble_accuracy",
+    "ensemble_summary",
+    "entropy",
+    "expected_calibration_error",
+    "js_divergence",
+    "js_divergence_matrix",
+    "kl_divergence_matrix",
+    "mean_pairwise_js",
+    "member_accuracy",
+    "nll",
+]
