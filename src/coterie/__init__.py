@@ -3,10 +3,23 @@
 Member outputs are logits of shape (N, B, C), member axis first, everywhere.
 """
 
-from coterie import ensemble, models, objectives
+from coterie import data, ensemble, metrics, models, objectives, training
 from coterie.ensemble import Ensemble
 from coterie.objectives import CoLearning, Independent
+from coterie.training import Trainer
 
 __version__ = "0.1.0"
 
-__all__ = ["CoLearning", "Ensemble", "Independent", "__version__", "ensemble", "models", "objectives"]
+__all__ = [
+    "CoLearning",
+    "Ensemble",
+    "Independent",
+    "Trainer",
+    "__version__",
+    "data",
+    "ensemble",
+    "metrics",
+    "models",
+    "objectives",
+    "training",
+]

@@ -1,0 +1,64 @@
+"""Optimisers and learning-rate schedules shared by every objective."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Literal
+
+import torch
+from torch import nn
+
+OptimizerName = Literal["sgd", "adam", "adamw"]
+ScheduleName = Literal["constant", "cosine", "step"]
+
+
+def build_optimizer(
+    params: Iterable[nn.Parameter],
+    name: OptimizerName = "sgd",
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    betas: tuple[float, float] = (0.9, 0.999),
+) -> torch.optim.Optimizer:
+    """One optimiser over all updating members' parameters.
+
+    SGD and Adam act elementwise, so one optimiser over every member equals N per-member optimisers with the same
+    settings, while its ``foreach`` kernels update all members in a few fused operations.
+    """
+    params = list(params)
+    if not params:
+        raise ValueError("no trainable parameters: every member is frozen")
+    if name == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov, foreach=True
+        )
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, foreach=True)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, foreach=True)
+    raise ValueError(f"unknown optimizer {name!r}; choose sgd, adam or adamw")
+
+
+def schedule_factor(name: ScheduleName, epoch: int, epochs: int, step_size: int = 30, gamma: float = 0.1) -> float:
+    """Multiplier of the base learning rate at ``epoch`` (0-based).
+
+    ``constant``: 1. ``cosine``: ½(1 + cos(π·epoch/epochs)) (cosine annealing to 0, as in seed 000's supplement).
+    ``step``: gamma^(epoch // step_size).
+    """
+    if name == "constant":
+        return 1.0
+    if name == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / max(1, epochs)))
+    if name == "step":
+        return gamma ** (epoch // max(1, step_size))
+    raise ValueError(f"unknown schedule {name!r}; choose constant, cosine or step")
+
+
+def set_lr(optimizer: torch.optim.Optimizer, base_lr: float, factor: float) -> float:
+    """Set every parameter group's learning rate to ``base_lr * factor``; returns it."""
+    lr = base_lr * factor
+    for g in optimizer.param_groups:
+        g["lr"] = lr
+    return lr
