@@ -6,11 +6,19 @@ Member outputs are logits of shape (N, B, C), member axis first, everywhere.
 from coterie import data, ensemble, metrics, models, objectives, training
 from coterie.ensemble import Ensemble
 from coterie.objectives import CoLearning, Independent
+from coterie.objectives.adp import ADP
+from coterie.objectives.dverge import DVERGE
+from coterie.objectives.gal import GAL
+from coterie.objectives.parl import PARL
 from coterie.training import Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADP",
+    "DVERGE",
+    "GAL",
+    "PARL",
     "CoLearning",
     "Ensemble",
     "Independent",

@@ -1,0 +1,183 @@
+"""DVERGE, diversifying vulnerabilities by cross-adversarial training (Yang et al., NeurIPS 2020), a baseline of
+seed 002.
+
+Every epoch one hidden layer l is drawn at random. For each batch (x, y) and each member j, a *feature-distilled*
+image is crafted: starting from x, sign-gradient steps minimise ‖f_j^l(x') − f_j^l(x_t)‖² inside the L∞ ball of
+radius ε around x (and [0, 1]), where x_t is another image of the batch (a random permutation). x' looks like x but
+carries x_t's non-robust features for member j. Member i is then trained with cross-entropy on the distilled images
+of the *other* members, labelled with the source labels y:
+
+    L_i = Σ_{j≠i} CE(M_i(x'_j), y)
+
+Defaults follow the official code: ε = 0.07, step 0.007, 10 steps, no random start, the layer drawn uniformly
+among the hidden layers (here the convolution / linear outputs, i.e. before the non-linearity, as the official
+``before_relu=True``), and the loss summed over the other members. Choices where the official setup differs or is
+silent:
+
+* targets x_t are a random permutation of the current batch (the official code draws them from a second shuffled
+  loader: the same distribution);
+* the members are switched to eval mode while the images are distilled (BatchNorm running statistics are not
+  updated by the 10 distillation passes) and restored afterwards;
+* the official code starts DVERGE from pre-trained baseline members; ``warmup_epochs`` trains with plain CE for
+  that many epochs first, which plays the same role when training from scratch;
+* with one member there are no other members: L_1 is the clean cross-entropy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
+from coterie.objectives.parl import ensemble_members, hidden_layers, resolve_layers
+
+
+class _Stop(Exception):
+    pass
+
+
+def layer_output(model: nn.Module, x: Tensor, layer: str) -> Tensor:
+    """Output of submodule ``layer`` for input x, stopping the forward pass there (stays in the autograd graph)."""
+    module = dict(model.named_modules())[layer]
+    captured: list[Tensor] = []
+
+    def hook(_m: nn.Module, _i: object, out: Tensor) -> None:
+        captured.append(out)
+        raise _Stop
+
+    handle = module.register_forward_hook(hook)
+    try:
+        model(x)
+    except _Stop:
+        pass
+    finally:
+        handle.remove()
+    if not captured:
+        raise RuntimeError(f"layer {layer!r} was not called by the forward pass")
+    return captured[0]
+
+
+def feature_distillation(
+    model: nn.Module, x: Tensor, target: Tensor, layer: str, eps: float, step_size: float, steps: int
+) -> Tensor:
+    """Images near x (L∞ ≤ eps, in [0, 1]) whose layer-``layer`` features match those of ``target``.
+
+    Args:
+        model: one member.
+        x, target: (B, *input_shape) in [0, 1].
+        layer: submodule name.
+        eps, step_size, steps: the L∞ radius, sign-step size and number of steps.
+
+    Returns:
+        Distilled images (B, *input_shape), detached.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            ft = layer_output(model, target, layer)
+        x0 = x.detach()
+        x_adv = x0.clone()
+        for _ in range(steps):
+            x_adv.requires_grad_(True)
+            loss = (layer_output(model, x_adv, layer) - ft).pow(2).sum()
+            (g,) = torch.autograd.grad(loss, x_adv)
+            x_adv = x_adv.detach() - step_size * g.sign()
+            x_adv = torch.min(torch.max(x_adv, x0 - eps), x0 + eps).clamp_(0.0, 1.0)
+    finally:
+        model.train(was_training)
+    return x_adv.detach()
+
+
+@register("dverge")
+class DVERGE(Objective):
+    """Yang et al. (2020). Args: ``eps`` (0.07), ``step_size`` (0.007), ``steps`` (10), ``layers`` (candidate
+    layers: None = all hidden convolution/linear layers, an int K = the first K, or names), ``warmup_epochs`` (0).
+
+    Returns per-member losses (N,) and terms ``ce`` (N,) (the distilled-image loss) and ``layer`` (index of the
+    drawn layer among the candidates).
+    """
+
+    def __init__(
+        self,
+        eps: float = 0.07,
+        step_size: float = 0.007,
+        steps: int = 10,
+        layers: int | Sequence[str] | None = None,
+        warmup_epochs: int = 0,
+    ) -> None:
+        if not 0.0 <= eps <= 1.0:
+            raise ValueError(f"eps must be in [0, 1], got {eps}")
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        self.eps, self.step_size, self.steps = float(eps), float(step_size), int(steps)
+        self.layers = layers if layers is None or isinstance(layers, int) else list(layers)
+        self.warmup_epochs = int(warmup_epochs)
+        self._candidates: list[str] | None = None
+        self._layer_index: int | None = None
+        self._epoch = 0
+        self._generator: torch.Generator | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "eps": self.eps,
+            "step_size": self.step_size,
+            "steps": self.steps,
+            "layers": self.layers,
+            "warmup_epochs": self.warmup_epochs,
+        }
+
+    def bind(self, ensemble: nn.Module) -> list[str]:
+        """Resolve and validate the candidate layers on ``ensemble``; returns their names."""
+        first = ensemble_members(ensemble)[0]
+        self._candidates = hidden_layers(first) if self.layers is None else resolve_layers(first, self.layers)
+        if not self._candidates:
+            raise ValueError("DVERGE needs a model with at least one hidden convolution/linear layer")
+        return self._candidates
+
+    def on_epoch_start(self, epoch: int, ensemble: nn.Module, generator: torch.Generator) -> None:
+        """Draw this epoch's layer uniformly from the candidates with the Trainer's generator."""
+        candidates = self._candidates if self._candidates is not None else self.bind(ensemble)
+        self._epoch = epoch
+        self._generator = generator
+        self._layer_index = int(torch.randint(len(candidates), (1,), generator=generator).item())
+
+    @property
+    def layer(self) -> str | None:
+        """The layer drawn for the current epoch (None before the first epoch)."""
+        if self._candidates is None or self._layer_index is None:
+            return None
+        return self._candidates[self._layer_index]
+
+    def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
+        members = ensemble_members(ensemble)
+        n = len(members)
+        if self._candidates is None:
+            self.bind(ensemble)
+        if self._generator is None:  # called outside a Trainer: a fixed, seeded stream
+            self.on_epoch_start(0, ensemble, torch.Generator().manual_seed(0))
+        if n == 1 or self._epoch < self.warmup_epochs:
+            logits = ensemble(x)
+            logits = logits if logits.dim() == 3 else logits.unsqueeze(0)
+            ce = member_cross_entropy(logits, y)
+            return ObjectiveOutput(ce, {"ce": ce.detach(), "layer": torch.tensor(-1.0)}, logits.detach())
+        layer = self.layer
+        assert layer is not None and self._generator is not None
+        perm = torch.randperm(x.shape[0], generator=self._generator).to(x.device)
+        target = x[perm]
+        distilled = [
+            feature_distillation(m, x, target, layer, self.eps, self.step_size, self.steps) for m in members
+        ]
+        losses = []
+        for i, m in enumerate(members):
+            others = torch.cat([d for j, d in enumerate(distilled) if j != i])
+            out = m(others).view(n - 1, x.shape[0], -1)
+            losses.append(sum(F.cross_entropy(out[k], y) for k in range(n - 1)))
+        loss_t = torch.stack(losses)  # type: ignore[arg-type]
+        return ObjectiveOutput(
+            losses=loss_t, terms={"ce": loss_t.detach(), "layer": torch.tensor(float(self._layer_index))}
+        )
