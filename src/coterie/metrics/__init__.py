@@ -7,6 +7,7 @@ Classification: :func:`member_accuracy`, :func:`ensemble_accuracy`, :func:`nll`,
 
 from coterie.metrics.accumulate import EnsembleMetrics
 from coterie.metrics.calibration import expected_calibration_error
+from coterie.metrics.cka import MinibatchCKA, layerwise_cka, linear_cka, unbiased_hsic  # noqa: F401
 from coterie.metrics.classification import (
     accuracy,
     brier_score,

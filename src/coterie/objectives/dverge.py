@@ -36,7 +36,7 @@ from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_ent
 from coterie.objectives.parl import ensemble_members, hidden_layers, resolve_layers
 
 
-class _Stop(Exception):
+class _StopForwardError(Exception):
     pass
 
 
@@ -47,12 +47,12 @@ def layer_output(model: nn.Module, x: Tensor, layer: str) -> Tensor:
 
     def hook(_m: nn.Module, _i: object, out: Tensor) -> None:
         captured.append(out)
-        raise _Stop
+        raise _StopForwardError
 
     handle = module.register_forward_hook(hook)
     try:
         model(x)
-    except _Stop:
+    except _StopForwardError:
         pass
     finally:
         handle.remove()
@@ -169,9 +169,7 @@ class DVERGE(Objective):
         assert layer is not None and self._generator is not None
         perm = torch.randperm(x.shape[0], generator=self._generator).to(x.device)
         target = x[perm]
-        distilled = [
-            feature_distillation(m, x, target, layer, self.eps, self.step_size, self.steps) for m in members
-        ]
+        distilled = [feature_distillation(m, x, target, layer, self.eps, self.step_size, self.steps) for m in members]
         losses = []
         for i, m in enumerate(members):
             others = torch.cat([d for j, d in enumerate(distilled) if j != i])

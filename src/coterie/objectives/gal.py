@@ -21,7 +21,9 @@ from coterie.objectives.base import Objective, ObjectiveOutput, register
 from coterie.objectives.parl import ensemble_members, shared_term_member_losses, unit_rows
 
 
-def member_loss_gradients(ensemble: nn.Module, x: Tensor, y: Tensor, create_graph: bool = False) -> tuple[Tensor, Tensor]:
+def member_loss_gradients(
+    ensemble: nn.Module, x: Tensor, y: Tensor, create_graph: bool = False
+) -> tuple[Tensor, Tensor]:
     """Member logits (N, B, C) and per-sample input gradients of each member's CE, (N, B, D)."""
     members = ensemble_members(ensemble)
     xs = [x.detach().clone().requires_grad_(True) for _ in members]
@@ -68,4 +70,3 @@ class GAL(Objective):
             off = ~torch.eye(n, dtype=torch.bool, device=x.device)
             terms = {"ce": ce.detach(), "gal": gradient_alignment(grads), "cos_mean": cos[:, off].mean()}
         return ObjectiveOutput(losses=ce + reg, terms=terms, logits=logits.detach())
-
