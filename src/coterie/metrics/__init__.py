@@ -2,7 +2,9 @@
 
 Classification: :func:`member_accuracy`, :func:`ensemble_accuracy`, :func:`nll`, :func:`brier_score`,
 :func:`entropy`, :func:`disagreement`. Divergence: :func:`kl_divergence_matrix`, :func:`js_divergence_matrix`
-(seed 000 eq. 5), :func:`mean_pairwise_js`. Calibration: :func:`expected_calibration_error`.
+(seed 000 eq. 5), :func:`mean_pairwise_js`.
+Activity and curvature (seed 004): :func:`participation_ratio`, :func:`hessian_trace` (Hutchinson),
+:func:`hessian_spectral_density` (stochastic Lanczos quadrature). Calibration: :func:`expected_calibration_error`.
 """
 
 from coterie.metrics.accumulate import EnsembleMetrics
@@ -19,10 +21,19 @@ from coterie.metrics.classification import (
     nll,
 )
 from coterie.metrics.divergence import js_divergence, js_divergence_matrix, kl_divergence_matrix, mean_pairwise_js
+from coterie.metrics.hessian import (
+    SpectralDensity,
+    exact_hessian,
+    hessian_spectral_density,
+    hessian_trace,
+    hvp_operator,
+)
+from coterie.metrics.participation import normalized_participation_ratio, participation_ratio
 from coterie.metrics.summary import ensemble_summary
 
 __all__ = [
     "EnsembleMetrics",
+    "SpectralDensity",
     "accuracy",
     "brier_score",
     "correct_voters",
@@ -30,11 +41,17 @@ __all__ = [
     "ensemble_accuracy",
     "ensemble_summary",
     "entropy",
+    "exact_hessian",
     "expected_calibration_error",
+    "hessian_spectral_density",
+    "hessian_trace",
+    "hvp_operator",
     "js_divergence",
     "js_divergence_matrix",
     "kl_divergence_matrix",
     "mean_pairwise_js",
     "member_accuracy",
     "nll",
+    "normalized_participation_ratio",
+    "participation_ratio",
 ]
