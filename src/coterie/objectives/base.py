@@ -76,8 +76,11 @@ def create(name: str, **params: Any) -> Objective:
     return _REGISTRY[name](**params)
 
 
-def member_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
-    """Per-member mean cross-entropy: logits (N, B, C), labels (B,) → (N,)."""
-    n, b, c = logits.shape
-    ce = nn.functional.cross_entropy(logits.reshape(n * b, c), y.repeat(n), reduction="none")
-    return ce.view(n, b).mean(1)
+def member_cross_entropy(logits: Tensor, y: Tensor, log_probs: Tensor | None = None) -> Tensor:
+    """Per-member mean cross-entropy: logits (N, B, C), labels (B,) → (N,).
+
+    Pass ``log_probs = logits.log_softmax(-1)`` when the caller has it already, to avoid computing it twice.
+    """
+    n, b, _ = logits.shape
+    lp = logits.log_softmax(-1) if log_probs is None else log_probs
+    return -lp.gather(-1, y.view(1, b, 1).expand(n, b, 1)).squeeze(-1).mean(1)

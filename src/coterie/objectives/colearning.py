@@ -67,13 +67,14 @@ class CoLearning(Objective):
     def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
         logits = ensemble(x)
         n = logits.shape[0]
-        ce = member_cross_entropy(logits, y)
+        log_p = logits.log_softmax(-1)
+        ce = member_cross_entropy(logits, y, log_p)
         beta = beta_matrix(self.beta, n, self.normalize).to(logits)
         if n == 1 or not bool(beta.any()):
             coupling = torch.zeros_like(ce)
             kl_mean = torch.zeros(())
         else:
-            kl, _ = pairwise_kl(logits.log_softmax(-1))
+            kl, _ = pairwise_kl(log_p)
             coupling = (beta * kl).sum(1)
             off = ~torch.eye(n, dtype=torch.bool, device=kl.device)
             kl_mean = kl.detach()[off].mean()

@@ -220,7 +220,8 @@ class Trainer:
                 member = int((~finite).nonzero()[0])
                 where = f" in {self.rundir.checkpoint_dir}" if self.rundir is not None else ""
                 raise NonFiniteLossError(
-                    f"non-finite loss {float(losses[member]):.4g} at epoch {epoch}, step {step}, member {member}; "
+                    f"non-finite loss {float(losses.detach()[member]):.4g} at epoch {epoch}, step {step}, "
+                    f"member {member}; "
                     f"training stopped, the last good checkpoint{where} is kept"
                 )
             opt.zero_grad(set_to_none=True)

@@ -1,0 +1,29 @@
+"""Side-by-side timing: candidates are interleaved round by round so machine noise hits all of them alike."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def compare(fns: dict[str, Callable[[], object]], rounds: int = 30, warmup: int = 5) -> dict[str, float]:
+    """Median seconds per call of each function, measured interleaved over ``rounds`` rounds."""
+    for _ in range(warmup):
+        for f in fns.values():
+            f()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def table(title: str, rows: list[tuple[str, float, float, str]]) -> str:
+    """Rows of (case, baseline ms, coterie ms, target) → a text table with speed-up ratios."""
+    lines = [title, f"{'case':<44}{'baseline ms':>12}{'coterie ms':>12}{'ratio':>8}  target"]
+    for name, base, ours, target in rows:
+        lines.append(f"{name:<44}{base * 1e3:>12.2f}{ours * 1e3:>12.2f}{base / ours:>7.2f}×  {target}")
+    return "\n".join(lines)

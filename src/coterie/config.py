@@ -1,0 +1,214 @@
+"""Typed, validated experiment configuration loaded from YAML.
+
+A config file names its experiment (``experiment: train`` by default) and is validated against that experiment's
+pydantic class before any work starts: an unknown field, a wrong type or a value outside what is allowed raises
+:class:`ConfigError` naming the field and what is allowed. Model and objective arguments are checked against the
+registered factories' signatures, so a typo there fails early too.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from coterie.experiments import registry as experiments
+from coterie.experiments.registry import ExperimentConfig
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names each offending field."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+def _check_kwargs(factory: Any, kwargs: Mapping[str, Any], what: str) -> None:
+    sig = inspect.signature(factory)
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    unknown = [k for k in kwargs if k not in sig.parameters]
+    if unknown:
+        allowed = [k for k in sig.parameters if k != "self"]
+        raise ValueError(f"unknown argument(s) {unknown} for {what}; allowed: {allowed}")
+
+
+class DataConfig(Strict):
+    """Dataset and its seeded split. ``split_seed`` defaults to the run's seed (a new random split per seed, as in
+    seed 000's protocol)."""
+
+    name: str = "mnist1d"
+    num_samples: int | None = Field(default=None, gt=0, description="MNIST-1D: samples to generate")
+    data_dir: str | None = None
+    val_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
+    test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
+    split_seed: int | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from coterie import data
+
+        if v not in data.names():
+            raise ValueError(f"unknown dataset {v!r}; allowed: {data.names()}")
+        return v
+
+    @model_validator(mode="after")
+    def _fractions(self) -> DataConfig:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("val_fraction + test_fraction must be < 1")
+        return self
+
+
+class ModelConfig(Strict):
+    """A registered model and its keyword arguments (``num_classes``/``in_features``/``in_channels`` are filled in
+    from the data when omitted)."""
+
+    name: str = "mlp"
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> ModelConfig:
+        from coterie.models import registry
+
+        if self.name not in registry.names():
+            raise ValueError(f"unknown model {self.name!r}; allowed: {registry.names()}")
+        _check_kwargs(registry._REGISTRY[self.name], self.kwargs, f"model {self.name!r}")
+        return self
+
+
+class EnsembleConfig(Strict):
+    size: int = Field(default=5, ge=1)
+    executor: Literal["auto", "loop", "fused", "vmap"] = "auto"
+
+
+class ObjectiveConfig(Strict):
+    """A registered objective and its parameters, e.g. ``{name: colearning, params: {beta: -1, normalize: true}}``."""
+
+    name: str = "independent"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> ObjectiveConfig:
+        from coterie.objectives import base
+
+        if self.name not in base.names():
+            raise ValueError(f"unknown objective {self.name!r}; allowed: {base.names()}")
+        _check_kwargs(base._REGISTRY[self.name].__init__, self.params, f"objective {self.name!r}")
+        return self
+
+
+class OptimizerConfig(Strict):
+    name: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = Field(default=0.01, gt=0)
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    weight_decay: float = Field(default=0.0, ge=0)
+    nesterov: bool = False
+
+
+class ScheduleConfig(Strict):
+    name: Literal["constant", "cosine", "step"] = "constant"
+    step_size: int = Field(default=30, ge=1)
+    gamma: float = Field(default=0.1, gt=0)
+
+
+class TrainConfig(ExperimentConfig):
+    """``experiment: train`` — train one ensemble under one objective and evaluate it."""
+
+    experiment: Literal["train"] = "train"
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    epochs: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=128, ge=1)
+    frozen: list[int] = Field(default_factory=list)
+    checkpoint_every: int = Field(default=1, ge=1)
+    max_steps_per_epoch: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _frozen_in_range(self) -> TrainConfig:
+        bad = [i for i in self.frozen if not 0 <= i < self.ensemble.size]
+        if bad:
+            raise ValueError(f"frozen indices {bad} out of range for ensemble.size={self.ensemble.size}")
+        return self
+
+
+def format_validation_error(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        ctx = e.get("ctx") or {}
+        if "expected" in ctx:
+            msg += f" (allowed: {ctx['expected']})"
+        lines.append(f"  {loc}: {msg}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def validate_config(raw: Mapping[str, Any]) -> ExperimentConfig:
+    """Validate a config mapping against its experiment's schema; raises :class:`ConfigError`."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"a config must be a mapping, got {type(raw).__name__}")
+    raw = dict(raw)
+    raw.setdefault("experiment", "train")
+    name = raw["experiment"]
+    try:
+        exp = experiments.get(str(name))
+    except KeyError as e:
+        raise ConfigError(f"invalid configuration:\n  experiment: {e.args[0]}") from None
+    try:
+        return exp.config_cls.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e)) from None
+
+
+def load_config(source: str | Path | Mapping[str, Any]) -> ExperimentConfig:
+    """Load and validate a YAML file (or a mapping)."""
+    if isinstance(source, Mapping):
+        return validate_config(source)
+    path = Path(source)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    return validate_config(raw or {})
+
+
+def set_dotted(d: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``d["a"]["b"] = value`` for ``dotted == "a.b"``, creating intermediate mappings."""
+    keys = dotted.split(".")
+    cur = d
+    for k in keys[:-1]:
+        nxt = cur.get(k)
+        if nxt is None:
+            nxt = cur[k] = {}
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"cannot set {dotted!r}: {k!r} is not a mapping")
+        cur = nxt
+    cur[keys[-1]] = value
+
+
+def with_overrides(config: ExperimentConfig, overrides: Mapping[str, Any]) -> ExperimentConfig:
+    """A copy of ``config`` with dotted-path overrides applied and re-validated."""
+    raw = copy.deepcopy(config.model_dump(mode="json"))
+    for k, v in overrides.items():
+        set_dotted(raw, k, v)
+    return validate_config(raw)
+
+
+def dump_config(config: ExperimentConfig) -> str:
+    """The YAML text of a validated config."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,18 @@
+"""Shared fixtures. The MNIST-1D cache goes to a per-session temp folder unless COTERIE_CACHE is set."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    os.environ.setdefault("COTERIE_CACHE", str(tmp_path_factory.mktemp("coterie-cache")))
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
