@@ -46,8 +46,9 @@ def hvp_operator(
     ps = _params(model, params)
     x, y = data
     loss = loss_fn(model(x), y)
-    grads = torch.autograd.grad(loss, ps, create_graph=True)
-    flat_grad = torch.cat([g.reshape(-1) for g in grads])
+    # parameters the loss does not reach (e.g. an HNN's output bias) have a zero gradient and Hessian row
+    grads = torch.autograd.grad(loss, ps, create_graph=True, allow_unused=True)
+    flat_grad = torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, ps)])
     n = flat_grad.numel()
 
     def hvp(v: Tensor) -> Tensor:

@@ -178,8 +178,8 @@ def unrolled_meta_gradient(
         window_loss = loss / n if window_loss is None else window_loss + loss / n
         last_in_window = (t + 1) % window == 0 or t == n - 1
         # the last step's update only moves θ on (nothing later depends on it), so it needs no graph
-        g = torch.autograd.grad(loss, list(cur.values()), create_graph=t < n - 1, retain_graph=True)
-        cur = {k: v - inner_lr * gk for (k, v), gk in zip(cur.items(), g)}
+        g = torch.autograd.grad(loss, list(cur.values()), create_graph=t < n - 1, retain_graph=True, allow_unused=True)
+        cur = {k: v if gk is None else v - inner_lr * gk for (k, v), gk in zip(cur.items(), g)}
         if last_in_window:
             gs = torch.autograd.grad(window_loss, [theta_s[k] for k in names_s], allow_unused=True)
             for k, gk in zip(names_s, gs):
