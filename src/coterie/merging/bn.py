@@ -43,10 +43,10 @@ def recompute(model: nn.Module, data: DataArg, *, batch_size: int = 256, max_bat
     Returns:
         ``model`` (for chaining). A model without BatchNorm is returned unchanged.
     """
-    if not has_batchnorm(model):
-        return model
     device = next(model.parameters()).device
     batches = as_batches(data, role="bn", batch_size=batch_size, device=device)[:max_batches]
+    if not has_batchnorm(model):
+        return model
     was_training = model.training
     saved = {}
     for m in model.modules():

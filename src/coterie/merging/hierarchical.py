@@ -71,7 +71,7 @@ def hierarchical(
     check_compatible(models)
     if repair_bn and bn_data is None:
         raise ValueError("repair_bn=True needs bn_data")
-    if method == "mega" and fitness_data is None:
+    if method == "mega" and fitness_data is None and len(models) > 1:
         raise ValueError("hierarchical MeGA needs fitness_data (a validation split)")
     record = HierarchyRecord()
     level = list(models)

@@ -167,8 +167,10 @@ def mega(
     theta1, theta2 = layout.flatten(models[0]).to(device), layout.flatten(models[1]).to(device)
     batches = as_batches(fitness_data, role="fitness", batch_size=batch_size, device=device)
     bn_batches = None
-    if bn_data is not None and has_batchnorm(models[0]):
+    if bn_data is not None:  # validated even for models without BatchNorm: test data is always refused
         bn_batches = as_batches(bn_data, role="bn", batch_size=batch_size, device=device)
+        if not has_batchnorm(models[0]):
+            bn_batches = None
     scorer = PopulationScorer(layout, batches, method=score_method, chunk=chunk)
     gen = torch.Generator(device=device).manual_seed(seed)
     tensor_index = layout.tensor_index(device)

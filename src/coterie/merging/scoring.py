@@ -12,8 +12,8 @@ copying:
 - ``loop``: ``functional_call`` per candidate (no copy, but one forward per candidate).
 - ``naive``: ``load_state_dict`` + forward per candidate — the reference the benchmark compares against.
 
-All methods return the same accuracies (tests check it). ``auto`` picks ``fused`` for MLPs and ``vmap`` otherwise;
-``benchmarks/mega_population.py`` measures them side by side.
+All methods return the same accuracies (tests check it). ``auto`` picks ``fused`` for MLPs, ``vmap`` for other
+models on CUDA and ``loop`` for them on CPU; ``benchmarks/mega_population.py`` measures them side by side.
 """
 
 from __future__ import annotations
@@ -37,13 +37,17 @@ def _is_mlp(model: nn.Module) -> bool:
     return type(model) is MLP
 
 
-def choose_method(template: nn.Module) -> str:
-    """The method ``auto`` resolves to: ``fused`` for an MLP, ``vmap`` otherwise."""
-    return "fused" if _is_mlp(template) else "vmap"
+def choose_method(template: nn.Module, device: torch.device | str = "cpu") -> str:
+    """The method ``auto`` resolves to: ``fused`` for an MLP; for other models ``vmap`` on CUDA and ``loop`` on CPU,
+    where vectorised convolutions (grouped convolutions underneath) are slower than a loop (DESIGN.md, and
+    ``benchmarks/mega_population.py``)."""
+    if _is_mlp(template):
+        return "fused"
+    return "vmap" if torch.device(device).type == "cuda" else "loop"
 
 
 class PopulationScorer:
-    """Accuracy (and mean NLL) of P candidates on fixed fitness batches.
+    """Accuracy (and optionally mean NLL) of P candidates on fixed fitness batches.
 
     Args:
         layout: the state layout of the candidates' architecture (its template is never modified).
@@ -65,11 +69,11 @@ class PopulationScorer:
             raise ValueError(f"unknown scoring method {method!r}; choose from {SCORE_METHODS}")
         self.layout = layout
         self.batches = batches
-        self.method = choose_method(layout.template) if method == "auto" else method
+        device = batches[0][0].device
+        self.method = choose_method(layout.template, device) if method == "auto" else method
         if self.method == "fused" and not _is_mlp(layout.template):
             raise ValueError("the 'fused' scoring method needs MLP models; use 'vmap' or 'loop'")
         self.chunk = chunk
-        device = batches[0][0].device
         self.template = copy.deepcopy(layout.template).to(device).eval()
         self.n = sum(int(x.shape[0]) for x, _ in batches)
 
@@ -108,20 +112,22 @@ class PopulationScorer:
         return h
 
     @torch.no_grad()
-    def score(self, population: Tensor) -> tuple[Tensor, Tensor]:
-        """Accuracy (P,) and mean negative log-likelihood (P,) of each candidate on the fitness data."""
+    def score(self, population: Tensor, *, nll: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Accuracy (P,) of each candidate (P, D) on the fitness data, and with ``nll`` its mean negative
+        log-likelihood (P,) (else ``None``)."""
         p = population.shape[0]
         step = self.chunk or p
         correct = torch.zeros(p, device=population.device)
-        nll = torch.zeros(p, device=population.device)
+        total_nll = torch.zeros(p, device=population.device) if nll else None
         for start in range(0, p, step):
             sub = population[start : start + step]
             for x, y in self.batches:
                 out = self.logits(sub, x)  # (p', B, C)
                 correct[start : start + step] += (out.argmax(-1) == y).sum(-1).float()
-                logp = out.log_softmax(-1)
-                nll[start : start + step] -= logp.gather(-1, y.expand(out.shape[0], -1).unsqueeze(-1)).sum((1, 2))
-        return correct / self.n, nll / self.n
+                if total_nll is not None:
+                    picked = out.gather(-1, y.expand(out.shape[0], -1).unsqueeze(-1)).squeeze(-1)
+                    total_nll[start : start + step] += (out.logsumexp(-1) - picked).sum(-1)
+        return correct / self.n, (total_nll / self.n if total_nll is not None else None)
 
     def __call__(self, population: Tensor) -> Tensor:
         """Accuracy (P,) of each candidate (P, D) on the fitness data."""
