@@ -640,7 +640,7 @@ class MethylationPreprocessor:
         """Learn columns and imputation values from the training samples ``betas`` (n_train, CpGs)."""
         if len(betas) != len(ages):
             raise ValueError("betas and ages have different numbers of samples")
-        frac = betas.isna().mean(0)
+        frac = betas.isna().mean(axis=0)
         ok = frac <= self.max_missing_fraction
         self.dropped_missing_ = [str(c) for c in betas.columns[~ok.to_numpy()]]
         if self.dropped_missing_:
@@ -649,7 +649,7 @@ class MethylationPreprocessor:
         kept = betas.loc[:, ok.to_numpy()]
         if kept.shape[1] == 0:
             raise ValueError("no CpG passes the missing-value filter on the training split")
-        fill = kept.median(0) if self.imputation == "median" else kept.mean(0)
+        fill = kept.median(axis=0) if self.imputation == "median" else kept.mean(axis=0)
         fill = fill.fillna(0.5)
         imputed = kept.fillna(fill)
         r = age_correlation(imputed.to_numpy(), np.asarray(ages), self.method, self.target, self.adult_age)

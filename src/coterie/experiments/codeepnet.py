@@ -428,6 +428,7 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
         "chromosome_description": chromosome.describe(),
         "search": search_out,
         "mae": mae,
+        "test": {f"{k}_mae": v for k, v in mae.items()},
         "models": models,
         "claims": claims,
         "seconds": time.perf_counter() - t_start,
