@@ -205,7 +205,7 @@ class _Task:
 
 
 def _train(model: nn.Module, task: _Task, steps: int, lr: float, batch_size: int, seed: int) -> float:
-    """Adam on minibatches; returns the final training-loss average over the last 10% of steps."""
+    """Adam on minibatches for one model; returns the mean training loss over the last 10% of steps."""
     from coterie.neurons import batch_stream
 
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
@@ -221,6 +221,112 @@ def _train(model: nn.Module, task: _Task, steps: int, lr: float, batch_size: int
         if step >= steps - max(1, steps // 10):
             tail.append(float(loss.detach()))
     return float(np.mean(tail))
+
+
+class SeedStack(nn.Module):
+    """S same-architecture networks (one per seed) trained at once with batched matrix products.
+
+    The arms of this experiment train many small networks that differ only in their initial weights; on a CPU a
+    Python loop over them is dominated by per-operation overhead. The stack copies each network's linear layers into
+    (S, out, in) / (S, 1, out) parameters, runs the shared parameter-free activations on (S, B, width) tensors, and
+    writes the trained weights back with :meth:`unstack`. Adam is elementwise and the loss is the sum of the
+    per-network losses, so each network follows exactly the trajectory it would follow alone (the integration test
+    checks this against :func:`_train`). Supports ``DiverseMLP``, ``DerivativeNet`` and non-separable
+    ``HamiltonianNet`` bodies whose activations have no parameters.
+
+    Shapes: forward (S, B, D) → (S, B, out).
+    """
+
+    def __init__(self, models: list[nn.Module]) -> None:
+        super().__init__()
+        from coterie.models.hnn import DerivativeNet, HamiltonianNet
+
+        first = models[0]
+        if any(True for m in models for n, _ in m.named_parameters() if ".act" in n):
+            raise ValueError("SeedStack needs parameter-free activations (export learned ones first)")
+        self.kind = "hnn" if isinstance(first, HamiltonianNet) else "nn"
+        if isinstance(first, HamiltonianNet) and first.separable:
+            raise ValueError("SeedStack does not support separable Hamiltonian networks")
+        self.layers: list[tuple[str, nn.Module]] = list(first.body.named_children())
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for name, mod in self.layers:
+            if isinstance(mod, nn.Linear):
+                self.weights.append(nn.Parameter(torch.stack([getattr(m.body, name).weight.detach() for m in models])))
+                self.biases.append(
+                    nn.Parameter(torch.stack([getattr(m.body, name).bias.detach()[None] for m in models]))
+                )
+        self.register_buffer("mean", first.input_mean.detach().clone())
+        self.register_buffer("std", first.input_std.detach().clone())
+        scale = first.output_scale.detach().clone() if isinstance(first, DerivativeNet) else torch.ones(1)
+        self.register_buffer("scale", scale)
+        self.dim = getattr(first, "dim", 0)
+
+    def body(self, h: Tensor) -> Tensor:
+        k = 0
+        for _, mod in self.layers:
+            if isinstance(mod, nn.Linear):
+                h = torch.baddbmm(self.biases[k], h, self.weights[k].transpose(1, 2))
+                k += 1
+            else:
+                h = mod(h)
+        return h
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.kind == "hnn":
+            keep_graph = torch.is_grad_enabled()
+            with torch.enable_grad():
+                z = x.detach().requires_grad_(True)
+                energy = self.body((z - self.mean) / self.std)
+                (dh,) = torch.autograd.grad(energy.sum(), z, create_graph=keep_graph)
+            return torch.cat([dh[..., self.dim :], -dh[..., : self.dim]], dim=-1)
+        return self.body((x - self.mean) / self.std) * self.scale
+
+    @torch.no_grad()
+    def unstack(self, models: list[nn.Module]) -> None:
+        """Write the trained weights back into ``models`` (in order)."""
+        k = 0
+        for name, mod in self.layers:
+            if isinstance(mod, nn.Linear):
+                for s, m in enumerate(models):
+                    getattr(m.body, name).weight.copy_(self.weights[k][s])
+                    getattr(m.body, name).bias.copy_(self.biases[k][s, 0])
+                k += 1
+
+
+def _train_stacked(
+    models: list[nn.Module], task: _Task, steps: int, lr: float, batch_size: int, seeds: list[int]
+) -> list[float]:
+    """Train ``models`` as a :class:`SeedStack`, model s on the minibatch order of ``seeds[s]`` (as :func:`_train`).
+
+    Returns each model's mean training loss over the last 10% of steps; the models hold the trained weights.
+    """
+    from coterie.neurons import batch_stream
+
+    stack = SeedStack(models).to(task.device)
+    x, y = task.train
+    n = x.shape[0]
+    ar = torch.arange(n, device=x.device)
+    streams = [batch_stream(ar, ar, batch_size, torch.Generator().manual_seed(s)) for s in seeds]
+    opt = torch.optim.Adam(stack.parameters(), lr=lr)
+    tail = []
+    S = len(models)
+    for step in range(steps):
+        idx = torch.stack([next(st)[0] for st in streams])  # (S, B)
+        out = stack(x[idx])
+        yb = y[idx]
+        if task.classification:
+            per = nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1), reduction="none")
+            losses = per.view(S, -1).mean(1)
+        else:
+            losses = ((out - yb) ** 2).sum(-1).mean(1)
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        opt.step()
+        if step >= steps - max(1, steps // 10):
+            tail.append(losses.detach())
+    stack.unstack(models)
+    return torch.stack(tail).mean(0).tolist()
 
 
 # ------------------------------------------------------------------------------------------------------ analysis
@@ -337,12 +443,14 @@ def _run_model(cfg: LdnnConfig, task: _Task, kind: str, rundir: RunDir) -> dict[
     trained_mix: nn.Module | None = None
     with progress_bar() as bar:
         t_eval = bar.add_task(f"{tag} arms × seeds", total=ev.seeds * len(arms))
-        for s in range(ev.seeds):
-            init_seed = cfg.seed * 100_003 + 1000 + s
-            for arm, act in arms.items():
-                seed_everything(init_seed)
-                model = task.build(kind, act).to(task.device)
-                train_loss = _train(model, task, ev.steps, ev.lr, ev.batch_size, init_seed)
+        init_seeds = [cfg.seed * 100_003 + 1000 + s for s in range(ev.seeds)]
+        for arm, act in arms.items():
+            models = []
+            for sd_ in init_seeds:
+                seed_everything(sd_)  # seed s: the same initial weights in every arm
+                models.append(task.build(kind, act).to(task.device))
+            train_losses = _train_stacked(models, task, ev.steps, ev.lr, ev.batch_size, init_seeds)
+            for s, model in enumerate(models):
                 val = task.evaluate(model, task.val)
                 test = task.evaluate(model, task.test)
                 _, feats = capture_features(model, task.val[0][:2000], ["body.act1"])
@@ -352,7 +460,7 @@ def _run_model(cfg: LdnnConfig, task: _Task, kind: str, rundir: RunDir) -> dict[
                     "model": kind,
                     "arm": arm,
                     "seed": s,
-                    "train_loss": train_loss,
+                    "train_loss": train_losses[s],
                     f"val_{task.metric_name}": val,
                     f"test_{task.metric_name}": test,
                     "participation_ratio": pr,
@@ -375,7 +483,7 @@ def _run_model(cfg: LdnnConfig, task: _Task, kind: str, rundir: RunDir) -> dict[
                 rundir.log_metrics(rec)
                 if arm == "mix" and s == 0:
                     trained_mix = model
-                bar.update(t_eval, advance=1, description=f"{tag} seed {s} {arm} val {val:.4g}")
+            bar.update(t_eval, advance=ev.seeds, description=f"{tag} {arm} mean val {np.mean(metric[arm]):.4g}")
 
     mname = task.metric_name
     higher = task.higher_is_better
@@ -484,4 +592,3 @@ def run(cfg: LdnnConfig, rundir: RunDir) -> dict[str, Any]:
     for kind in cfg.models:
         results[kind] = _run_model(cfg, task, kind, rundir)
     return results
-

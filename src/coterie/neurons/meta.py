@@ -31,6 +31,7 @@ with rate R_O on θ_s, with optional clipping of the meta-gradient norm.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -267,6 +268,10 @@ def meta_learn(
             mean_loss = total / config.inner_steps
         else:
             raise ValueError(f"unknown meta-learning method {config.method!r}")
+        if not math.isfinite(mean_loss):
+            raise FloatingPointError(
+                f"inner loss became {mean_loss} at outer step {step}: lower meta inner_lr (now {config.inner_lr})"
+            )
         grad_norm = float(torch.norm(torch.stack([p.grad.norm() for p in params_s if p.grad is not None])))
         if config.clip_meta_grad is not None:
             nn.utils.clip_grad_norm_(params_s, config.clip_meta_grad)
