@@ -219,12 +219,17 @@ def _table(title: str, parents: list[dict[str, Any]], ensemble_acc: float, merge
     lines += [f"| parent {p['member']} | {p['seed']} | {p['val_acc']:.4f} | {p['test_acc']:.4f} |" for p in parents]
     lines += [f"| output ensemble (mean prob.) | | | {ensemble_acc:.4f} |", ""]
     lines += [
-        "| merged variant | val acc | test acc | Δ vs best parent | Δ vs plain average |",
-        "|---|---|---|---|---|",
+        "| merged variant | val acc | test acc | Δ vs best parent | Δ vs plain average | scalar α | seconds |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in merged.items():
         d_avg = f"{r['test_acc'] - avg:+.4f}" if avg is not None else "n/a"
-        lines.append(f"| {name} | {r['val_acc']:.4f} | {r['test_acc']:.4f} | {r['test_acc'] - best:+.4f} | {d_avg} |")
+        a = r.get("history", {}).get("alpha")
+        a_txt = f"{a:.3f}" if isinstance(a, float) else ""
+        lines.append(
+            f"| {name} | {r['val_acc']:.4f} | {r['test_acc']:.4f} | {r['test_acc'] - best:+.4f} | {d_avg} | {a_txt} "
+            f"| {r['seconds']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

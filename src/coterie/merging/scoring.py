@@ -101,14 +101,17 @@ class PopulationScorer:
         x = x.reshape(x.shape[0], -1)
         h = (x - t.input_mean) / t.input_std  # (B, D_in); normalisation buffers are copied, shared by all
         names = [f"fc{k}" for k in range(1, t.depth + 1)] + ["head"]
+        relu = all(isinstance(getattr(t, f"act{k}"), nn.ReLU) for k in range(1, t.depth + 1))
         for k, name in enumerate(names):
             w, b = state[f"{name}.weight"], state[f"{name}.bias"]  # (P, out, in), (P, out)
             if k == 0:
-                h = (h @ w.reshape(-1, w.shape[-1]).T).reshape(x.shape[0], p, -1).transpose(0, 1) + b.unsqueeze(1)
+                # all candidates' first layers in one product: (B, D) @ (D, P·H) + bias → (P, B, H)
+                h = torch.addmm(b.reshape(-1), h, w.reshape(-1, w.shape[-1]).T)
+                h = h.view(x.shape[0], p, -1).transpose(0, 1).contiguous()
             else:
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             if k < t.depth:
-                h = getattr(t, f"act{k + 1}")(h)
+                h = h.relu_() if relu else getattr(t, f"act{k + 1}")(h)
         return h
 
     @torch.no_grad()
