@@ -3,7 +3,7 @@
 Member outputs are logits of shape (N, B, C), member axis first, everywhere.
 """
 
-from coterie import cooperative, data, ensemble, metrics, models, objectives, training
+from coterie import cooperative, data, ensemble, merging, metrics, models, objectives, training
 from coterie.ensemble import Ensemble
 from coterie.objectives import CoLearning, Independent
 from coterie.objectives.adp import ADP
@@ -27,6 +27,7 @@ __all__ = [
     "cooperative",
     "data",
     "ensemble",
+    "merging",
     "metrics",
     "models",
     "objectives",
