@@ -190,6 +190,7 @@ class FitnessTask:
         transfer, prediction, dropout: fixed model options.
         seed: base seed, combined with the chromosome key.
         torch_threads: intra-op threads used by each evaluation.
+        device: where each evaluation trains (``"cpu"``, ``"cuda"``, ...).
     """
 
     x_train: np.ndarray
@@ -205,6 +206,7 @@ class FitnessTask:
     dropout: float = 0.0
     seed: int = 0
     torch_threads: int = 1
+    device: str = "cpu"
 
     def __call__(self, chromosome: Chromosome) -> float:
         import torch
@@ -219,7 +221,7 @@ class FitnessTask:
                           self.dropout, self.mean, self.std)
         try:
             res = fit_pair(model, self.x_train, self.y_train, self.x_val, self.ages_val, self.scaler, self.train,
-                           seed=s)
+                           seed=s, device=self.device)
         except (RuntimeError, ValueError) as e:  # a pathological architecture is unfit, not a crash
             log.warning("fitness evaluation failed for %s: %s", chromosome.describe(), e)
             return float("inf")

@@ -288,7 +288,8 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
         )
         task = FitnessTask(x_tr, y_tr, x_va, a_va, scaler, mean, std, fit_budget, cfg.model.transfer,
                            cfg.model.prediction, cfg.model.dropout, seed=cfg.seed,
-                           torch_threads=1 if cfg.search.workers > 1 else torch.get_num_threads())
+                           torch_threads=1 if cfg.search.workers > 1 else torch.get_num_threads(),
+                           device=str(device))
         ga_cfg = GAConfig(cfg.search.population_size, cfg.search.generations, cfg.search.tournament_size,
                           cfg.search.crossover_rate, cfg.search.mutation_rate, cfg.search.elitism, cfg.seed)
 
