@@ -86,3 +86,16 @@ def test_invalid_codeepnet_config_fails_early(tmp_path: Path) -> None:
     for name in ("codeepnet-age-ci", "codeepnet-age", "codeepnet-age-paper"):
         cfg = load_config(ROOT / "configs" / f"{name}.yaml")
         assert cfg.experiment == "codeepnet" and cfg.data_file is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_same_config_and_seed_give_same_numbers(tmp_path: Path) -> None:
+    results = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        res = CliRunner().invoke(app, ["run", str(ROOT / "configs/codeepnet-age-ci.yaml"), "--out", str(out),
+                                       "--device", "cpu"])
+        assert res.exit_code == 0, res.output
+        results.append(json.loads((out / "results.json").read_text()))
+    assert results[0]["mae"] == results[1]["mae"]
+    assert results[0]["chromosome"] == results[1]["chromosome"]
