@@ -98,3 +98,20 @@ def test_normalize_divides_by_n_and_matrix_beta():
     torch.testing.assert_close(out.terms["coupling"][1:], torch.zeros(3))
     with pytest.raises(ValueError, match="shape"):
         CoLearning([[0.0, 1.0], [1.0, 0.0]])(ens, x, y)
+
+
+def test_log_floor_only_acts_below_the_floor():
+    ens, x, y = _setup(n=3)
+    exact = CoLearning(-0.5)(ens, x, y).losses
+    # every probability of these small random nets is far above 1e-12: a floor there changes nothing
+    torch.testing.assert_close(CoLearning(-0.5, log_floor=-27.6)(ens, x, y).losses, exact)
+    # extreme logits: the floored coupling stays bounded by |β|·(N−1)·(−floor + max entropy)
+    logits = torch.tensor([[[60.0, 0.0, 0.0]], [[0.0, 60.0, 0.0]], [[0.0, 0.0, 60.0]]])
+
+    class Fixed(torch.nn.Module):
+        def forward(self, _x):
+            return logits
+
+    out = CoLearning(-1.0, log_floor=-5.0)(Fixed(), torch.zeros(1, 1), torch.tensor([0]))
+    assert float(out.terms["coupling"].min()) >= -2 * 5.0 - 1e-4
+    assert float(CoLearning(-1.0)(Fixed(), torch.zeros(1, 1), torch.tensor([0])).terms["coupling"].min()) < -100

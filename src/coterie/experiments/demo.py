@@ -13,10 +13,12 @@ from coterie.config import validate_config
 from coterie.experiments.runner import run_config
 
 DEMO_BETA_BARS: tuple[float, ...] = (-1.0, 0.0, 0.5)
+# log(1e-4): without a floor, β̄ = −1 diverges to NaN by epoch 5 at this learning rate (see CoLearning's docstring).
+LOG_FLOOR = -9.2103
 
 
 def demo_config(beta_bar: float, epochs: int = 60, seed: int = 0) -> dict[str, Any]:
-    """The embedded demo run: 5 MLP members (40-100-100-10) on MNIST-1D, SGD + cosine, β = β̄/N."""
+    """The embedded demo run: 5 MLP members (40-100-100-10) on MNIST-1D, SGD + cosine, β = β̄/N, log p floor 1e-4."""
     return {
         "experiment": "train",
         "name": f"demo-beta{beta_bar:+g}",
@@ -24,7 +26,7 @@ def demo_config(beta_bar: float, epochs: int = 60, seed: int = 0) -> dict[str, A
         "data": {"name": "mnist1d", "val_fraction": 0.1, "test_fraction": 0.2},
         "model": {"name": "mlp", "kwargs": {"hidden": [100, 100]}},
         "ensemble": {"size": 5},
-        "objective": {"name": "colearning", "params": {"beta": beta_bar, "normalize": True}},
+        "objective": {"name": "colearning", "params": {"beta": beta_bar, "normalize": True, "log_floor": LOG_FLOOR}},
         "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4},
         "schedule": {"name": "cosine"},
         "epochs": epochs,

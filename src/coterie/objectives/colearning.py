@@ -34,18 +34,20 @@ def beta_matrix(beta: float | Sequence[Sequence[float]] | Tensor, n: int, normal
     return mat / n if normalize else mat
 
 
-def pairwise_kl(log_p: Tensor) -> tuple[Tensor, Tensor]:
+def pairwise_kl(log_p: Tensor, log_floor: float | None = None) -> tuple[Tensor, Tensor]:
     """KL(p_j ‖ p_i) for all pairs, with p_j held constant.
 
     Args:
         log_p: member log-probabilities (N, B, C); gradients flow only through the ``p_i`` argument.
+        log_floor: if given, log p_i is clamped from below at this value inside the KL (no gradient below it).
 
     Returns:
         ``(kl, entropy)``: kl[i, j] = mean_x KL(p_j ‖ p_i), shape (N, N); entropy[j] = mean_x H(p_j), shape (N,).
     """
     b = log_p.shape[1]
     p_const = log_p.detach().exp()
-    cross = -torch.einsum("jbc,ibc->ij", p_const, log_p) / b  # mean_x −Σ_y p_j log p_i
+    log_q = log_p if log_floor is None else log_p.clamp_min(log_floor)
+    cross = -torch.einsum("jbc,ibc->ij", p_const, log_q) / b  # mean_x −Σ_y p_j log p_i
     entropy = -(p_const * log_p.detach()).sum(-1).mean(-1)  # (N,)
     return cross - entropy.unsqueeze(0), entropy
 
@@ -55,14 +57,23 @@ class CoLearning(Objective):
     """Seed 000 eq. (1). ``beta``: scalar or N×N matrix; ``normalize``: β = β̄/N.
 
     Returns per-member losses (N,) and terms ``ce`` (N,), ``coupling`` (N,) = Σ_j β_ij KL(p_j‖p_i), ``kl_mean``.
+
+    ``log_floor`` (default ``None``: the exact eq. 1) clamps log p_i from below inside the coupling KL. For β < 0
+    eq. (1) is unbounded below — member i lowers L_i without limit by driving p_i → 0 wherever the others put mass —
+    and with large learning rates the logits run away (seen on MNIST-1D MLPs at β̄ = −1, SGD lr 0.05: NaN by epoch
+    5). A floor such as ``log(1e-4)`` bounds each KL term by −log_floor and stops that runaway while leaving every
+    p_i above the floor untouched.
     """
 
-    def __init__(self, beta: float | Sequence[Sequence[float]] = 0.0, normalize: bool = False) -> None:
+    def __init__(
+        self, beta: float | Sequence[Sequence[float]] = 0.0, normalize: bool = False, log_floor: float | None = None
+    ) -> None:
         self.beta = beta
         self.normalize = normalize
+        self.log_floor = log_floor
 
     def config(self) -> dict[str, Any]:
-        return {"beta": self.beta, "normalize": self.normalize}
+        return {"beta": self.beta, "normalize": self.normalize, "log_floor": self.log_floor}
 
     def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
         logits = ensemble(x)
@@ -74,7 +85,7 @@ class CoLearning(Objective):
             coupling = torch.zeros_like(ce)
             kl_mean = torch.zeros(())
         else:
-            kl, _ = pairwise_kl(log_p)
+            kl, _ = pairwise_kl(log_p, self.log_floor)
             coupling = (beta * kl).sum(1)
             off = ~torch.eye(n, dtype=torch.bool, device=kl.device)
             kl_mean = kl.detach()[off].mean()
