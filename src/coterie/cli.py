@@ -55,9 +55,13 @@ def run(
     data_dir: Annotated[Optional[Path], typer.Option(help="folder with user-provided data (CIFAR)")] = None,  # noqa: UP045
     data_file: Annotated[Optional[Path], typer.Option(help="a data file (GEO series matrix, CSV)")] = None,  # noqa: UP045
     seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,  # noqa: UP045
+    nproc: Annotated[int, typer.Option("--nproc", min=1, help="member-parallel processes (gloo CPU, nccl CUDA)")] = 1,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run one experiment config into a run directory (config.yaml, metrics.jsonl, results.json, checkpoints, PNGs)."""
+    """Run one experiment config into a run directory (config.yaml, metrics.jsonl, results.json, checkpoints, PNGs).
+
+    With ``--nproc K`` (or under torchrun) the members are trained in K processes (coterie.training.distributed).
+    """
     from coterie.config import ConfigError, load_config, with_overrides
     from coterie.experiments.runner import run_config
 
@@ -79,7 +83,22 @@ def run(
         err_console.print(f"[red]{path}: {e}")
         raise typer.Exit(2) from None
     out = out or _default_out(path.stem)
-    results = run_config(cfg, out)
+    from coterie.training import distributed
+
+    parallel = nproc > 1 or distributed.env_world_size() > 1
+    if parallel and cfg.experiment not in distributed.SUPPORTED_EXPERIMENTS:
+        err_console.print(f"[red]--nproc/torchrun supports experiments {distributed.SUPPORTED_EXPERIMENTS} only")
+        raise typer.Exit(2)
+    try:
+        if distributed.env_world_size() > 1:  # a worker started by torchrun
+            results = distributed.run_worker(cfg, out)
+        elif nproc > 1:
+            results = distributed.run_member_parallel(cfg, out, nproc)
+        else:
+            results = run_config(cfg, out)
+    except distributed.WorkerFailedError as e:
+        err_console.print(f"[red]{e}")
+        raise typer.Exit(1) from None
     console.print(f"[green]finished[/] {cfg.experiment} → {out}")
     _print_results_summary(results)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,12 +17,19 @@ class Ensemble(nn.Module):
     """N networks evaluated on the same input; ``forward`` returns logits of shape (N, B, C).
 
     Members may differ in architecture (they then run in a loop). Identical members may run vectorised; the
-    executor is chosen automatically (:func:`coterie.ensemble.executors.choose`) unless ``executor`` names one, and
+    executor is chosen automatically (:func:`coterie.ensemble.executors.choose`, and a one-off timing probe on the
+    first training batch where no rule decides, :mod:`coterie.ensemble.probe`) unless ``executor`` names one, and
     every executor returns the same numbers as the loop.
 
     Args:
         members: the member networks (each maps (B, ...) to (B, C)).
         executor: ``auto``, ``loop``, ``fused`` (identical MLPs) or ``vmap`` (identical members without BatchNorm).
+        compile: run the executor through ``torch.compile``; falls back to eager execution (with a warning) when
+            compilation fails (:class:`coterie.ensemble.compiled.CompiledForward`).
+
+    Attributes:
+        sharding: set by :func:`coterie.training.distributed.attach` in member-parallel runs: this process then runs
+            only its own members and all-gathers the others' outputs; ``None`` otherwise.
 
     Example::
 
@@ -30,7 +38,9 @@ class Ensemble(nn.Module):
         p = ens.predict_proba(x, rule="mean")  # (B, 10)
     """
 
-    def __init__(self, members: Iterable[nn.Module], executor: executors.ExecutorName = "auto") -> None:
+    def __init__(
+        self, members: Iterable[nn.Module], executor: executors.ExecutorName = "auto", compile: bool = False
+    ) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
         if len(self.members) == 0:
@@ -38,10 +48,21 @@ class Ensemble(nn.Module):
         if executor not in executors.EXECUTORS:
             raise ValueError(f"unknown executor {executor!r}; choose from {executors.EXECUTORS}")
         self.executor = executor
+        self.compile = compile
+        self.sharding: Any = None
+        self._probed: str | None = None
+        self._compiled: dict[str, Any] = {}
 
     @classmethod
     def from_factory(
-        cls, name: str, n: int, *, seed: int | None = None, executor: executors.ExecutorName = "auto", **kwargs: object
+        cls,
+        name: str,
+        n: int,
+        *,
+        seed: int | None = None,
+        executor: executors.ExecutorName = "auto",
+        compile: bool = False,
+        **kwargs: object,
     ) -> Ensemble:
         """Build ``n`` independently initialised members with ``coterie.models.create(name, **kwargs)``.
 
@@ -58,7 +79,7 @@ class Ensemble(nn.Module):
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(seed + i)
                     members.append(models.create(name, **kwargs))
-        return cls(members, executor=executor)
+        return cls(members, executor=executor, compile=compile)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -68,16 +89,37 @@ class Ensemble(nn.Module):
         """The executor that runs now (``auto`` resolved for the current members and device)."""
         if self.executor != "auto":
             return self.executor
+        if self._probed is not None:
+            return self._probed
         device = next(self.parameters()).device
         return executors.choose(list(self.members), device)
 
     def forward(self, x: Tensor) -> Tensor:
         """Member logits (N, B, C) for input x (B, ...)."""
-        name = self.resolved_executor
-        members = list(self.members)
+        if self.sharding is not None:
+            return self.sharding.forward(self.run_members, list(self.members), x)
+        return self.run_members(list(self.members), x)
+
+    def run_members(self, members: Sequence[nn.Module], x: Tensor) -> Tensor:
+        """Outputs (n, B, C) of ``members`` (all or a shard of this ensemble's) under the resolved executor."""
+        if self.executor != "auto":
+            name = self.executor
+        elif len(members) == len(self.members):
+            if self._probed is None and torch.is_grad_enabled() and executors.in_doubt(members, x.device):
+                from coterie.ensemble.probe import probe
+
+                self._probed = probe(members, x)
+            name = self.resolved_executor
+        else:
+            name = executors.choose(members, x.device)
         if not executors.supported(members, name):
             raise ValueError(f"executor {name!r} cannot run these members; use 'loop'")
-        return executors.FORWARDS[name](members, x)
+        fn = executors.FORWARDS[name]
+        if self.compile:
+            from coterie.ensemble.compiled import CompiledForward
+
+            fn = self._compiled.setdefault(name, CompiledForward(fn))
+        return fn(members, x)
 
     def predict_proba(self, x: Tensor, rule: Rule = "mean") -> Tensor:
         """Ensemble probabilities (B, C) under ``rule`` (``mean`` = seed 000 eq. 4, ``geometric``, ``vote``,

@@ -25,6 +25,7 @@ from coterie.experiments.rundir import RunDir
 from coterie.metrics.summary import ensemble_summary
 from coterie.objectives.base import Objective
 from coterie.training import checkpoint as ckpt
+from coterie.training import distributed as dist_mod
 from coterie.training.callbacks import Callback
 from coterie.training.optim import OptimizerName, ScheduleName, build_optimizer, schedule_factor, set_lr
 from coterie.utils.device import resolve_device
@@ -93,6 +94,9 @@ class Trainer:
         callbacks: objects with ``on_epoch_end`` / ``on_fit_end`` hooks (see :mod:`coterie.training.callbacks`).
         progress: show a rich progress bar when attached to a terminal.
         max_steps_per_epoch: cap on optimisation steps per epoch (for quick runs).
+        distributed: shard the members over the current ``torch.distributed`` process group (see
+            :mod:`coterie.training.distributed`); ``None`` (default) does so whenever a group of more than one
+            process is initialised. Only rank 0 writes metrics and checkpoints.
     """
 
     ensemble: Ensemble
@@ -117,6 +121,7 @@ class Trainer:
     callbacks: Sequence[Callback] = ()
     progress: bool = True
     max_steps_per_epoch: int | None = None
+    distributed: bool | None = None
     history: list[dict[str, Any]] = field(default_factory=list, init=False)
 
     # ------------------------------------------------------------------ setup
@@ -130,6 +135,9 @@ class Trainer:
     def _prepare(self) -> tuple[torch.device, list[int], torch.optim.Optimizer]:
         device = resolve_device(self.device)
         self.ensemble.to(device)
+        if self.distributed or (self.distributed is None and dist_mod.is_active()):
+            if getattr(self.ensemble, "sharding", None) is None:
+                dist_mod.attach(self.ensemble)
         active = self._active_members()
         for i, m in enumerate(self.ensemble.members):
             m.requires_grad_(i in active)
@@ -162,7 +170,8 @@ class Trainer:
         x_tr, y_tr = as_tensors(train)
         val_t = as_tensors(val) if val is not None else None
         device, active, opt = self._prepare()
-        rd = self.rundir
+        sharding = getattr(self.ensemble, "sharding", None)
+        rd = self.rundir if sharding is None or sharding.rank == 0 else None
         start_epoch = 0
         self.history = []
         if rd is not None and resume and ckpt.has_checkpoint(rd.checkpoint_dir):
@@ -173,6 +182,10 @@ class Trainer:
             log.info("resuming %s after epoch %d", rd.path, index["epoch"])
         elif rd is not None and rd.metrics_path.exists():
             rd.truncate_metrics(lambda r: False)
+        if sharding is not None:  # everyone continues from rank 0's checkpoint (or from the common start)
+            start_epoch, self.history = sharding.broadcast_object((start_epoch, self.history))
+            sharding.sync_members(list(self.ensemble.members), src=0)
+            sharding.sync_optimizer_state(opt, list(self.ensemble.members), src=0)
 
         with progress_bar(self.progress) as bar:
             task = bar.add_task("training", total=self.epochs, completed=start_epoch)
@@ -187,7 +200,11 @@ class Trainer:
                 self.history.append(record)
                 if rd is not None:
                     rd.log_metrics(record)
-                if rd is not None and ((epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == self.epochs):
+                save = (epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == self.epochs
+                if sharding is not None and save:  # complete every member on every process
+                    sharding.sync_members(list(self.ensemble.members))
+                    sharding.sync_optimizer_state(opt, list(self.ensemble.members))
+                if rd is not None and save:
                     ckpt.save_checkpoint(rd.checkpoint_dir, epoch, self.ensemble, opt, {"history": self.history})
                 desc = f"epoch {epoch + 1}/{self.epochs}"
                 if "val_ens_acc_mean" in record:

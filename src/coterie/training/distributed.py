@@ -1,0 +1,388 @@
+"""Member-parallel training over ``torch.distributed``: the members are sharded across K processes.
+
+Each process holds the whole ensemble (built identically from the seed) but runs the forward and backward passes of
+its own contiguous shard of members only. Every step the shards' logits are all-gathered into the full (N, B, C)
+tensor, so every process evaluates the objective on all N members — for co-learning (seed 000 eq. 1) this is the
+all-gather of the member probabilities the coupling needs — and the losses (N,) are identical on every process.
+The gather's backward hands each process the gradient of its own slice; because every process differentiates the
+same total loss, that slice is the exact gradient its members receive in a single-process run. Each process's
+optimiser therefore updates only its own members (the others never get gradients), and the result equals the
+single-process run up to floating-point summation order (bit-identical with the ``loop`` executor).
+
+Members' parameters, buffers and optimiser state are broadcast from their owners whenever they must be complete on
+every process: before a checkpoint is written and at the end of training. After resuming, rank 0's checkpoint is
+broadcast to everyone. Only rank 0 writes metrics and checkpoints.
+
+Backends: ``gloo`` on CPU, ``nccl`` on CUDA (process ``LOCAL_RANK`` uses ``cuda:LOCAL_RANK``). Processes are
+started by :func:`launch` (``coterie run CONFIG --nproc K``) or by ``torchrun``; both set the usual environment
+(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``). A worker that dies makes
+:func:`launch` stop the others and raise :class:`WorkerFailedError` naming the rank, its exit code and the tail of
+its output; collectives time out after ``COTERIE_DIST_TIMEOUT`` seconds (default 300), so nothing waits forever.
+
+Scope: objectives that reach the members through ``ensemble(x)`` are sharded. Objectives that call members
+directly (input gradients, intermediate features: PARL, DVERGE) still give the right numbers — every process then
+computes and updates every member identically — but gain no speed.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 300.0
+
+
+class WorkerFailedError(RuntimeError):
+    """A worker process of a member-parallel run exited with an error; the message names rank and exit code."""
+
+
+def shard_bounds(n: int, world_size: int, rank: int) -> tuple[int, int]:
+    """Members ``[start, stop)`` owned by ``rank`` when ``n`` members are split as evenly as possible.
+
+    The first ``n % world_size`` ranks own one member more. With more processes than members some ranks own none.
+    """
+    base, extra = divmod(n, world_size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
+def env_world_size() -> int:
+    """``WORLD_SIZE`` from the environment (1 when unset)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_active() -> bool:
+    """True inside an initialised process group of more than one process."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def timeout_seconds() -> float:
+    """Collective timeout: ``COTERIE_DIST_TIMEOUT`` seconds, default 300."""
+    return float(os.environ.get("COTERIE_DIST_TIMEOUT", DEFAULT_TIMEOUT_S))
+
+
+def init_from_env(device: str = "auto") -> torch.device | None:
+    """Join the process group described by the environment when ``WORLD_SIZE`` > 1.
+
+    Picks ``nccl`` when the run uses CUDA (and sets ``cuda:LOCAL_RANK``), ``gloo`` otherwise. Returns the device
+    this process should use, or ``None`` when the environment describes no multi-process run.
+    """
+    if env_world_size() <= 1:
+        return None
+    use_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if use_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        dev = torch.device("cuda", local)
+    else:
+        dev = torch.device("cpu")
+    if not dist.is_initialized():
+        backend = "nccl" if use_cuda else "gloo"
+        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_seconds()))
+        log.info("rank %d/%d joined (%s)", dist.get_rank(), dist.get_world_size(), backend)
+    return dev
+
+
+def shutdown() -> None:
+    """Leave the process group (no-op when none)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class _GatherMembers(torch.autograd.Function):
+    """(n_local, B, C) on every rank → (N, B, C); backward returns this rank's slice of the gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, local: Tensor, sharding: MemberSharding) -> Tensor:  # type: ignore[override]
+        ctx.bounds = sharding.bounds
+        return sharding.all_gather_members(local.detach())
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        start, stop = ctx.bounds
+        return grad[start:stop], None
+
+
+@dataclass
+class MemberSharding:
+    """Which members this process runs; attached to an :class:`~coterie.Ensemble` as ``ensemble.sharding``.
+
+    Attributes:
+        n_members: N, the ensemble size.
+        rank, world_size: this process and the number of processes.
+    """
+
+    n_members: int
+    rank: int
+    world_size: int
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """This rank's members ``[start, stop)``."""
+        return shard_bounds(self.n_members, self.world_size, self.rank)
+
+    def owner(self, member: int) -> int:
+        """The rank that runs ``member``."""
+        for r in range(self.world_size):
+            start, stop = shard_bounds(self.n_members, self.world_size, r)
+            if start <= member < stop:
+                return r
+        raise IndexError(f"member {member} out of range for {self.n_members} members")
+
+    def all_gather_members(self, local: Tensor) -> Tensor:
+        """Concatenate every rank's (n_r, B, ...) member outputs into (N, B, ...), in member order."""
+        sizes = [shard_bounds(self.n_members, self.world_size, r) for r in range(self.world_size)]
+        width = max(stop - start for start, stop in sizes)
+        padded = local.new_zeros((width, *local.shape[1:]))
+        padded[: local.shape[0]] = local
+        parts = [torch.empty_like(padded) for _ in range(self.world_size)]
+        dist.all_gather(parts, padded.contiguous())
+        return torch.cat([p[: stop - start] for p, (start, stop) in zip(parts, sizes, strict=True)])
+
+    def forward(self, run_members: Any, members: Sequence[nn.Module], x: Tensor) -> Tensor:
+        """Run this rank's members with ``run_members(members, x)`` and gather all N outputs: (N, B, C)."""
+        start, stop = self.bounds
+        return _GatherMembers.apply(run_members(list(members[start:stop]), x), self)
+
+    # ------------------------------------------------------------------ state
+    def sync_members(self, members: Sequence[nn.Module], src: int | None = None) -> None:
+        """Broadcast every member's parameters and buffers from its owner (or, with ``src``, from that rank)."""
+        with torch.no_grad():
+            for i, m in enumerate(members):
+                root = self.owner(i) if src is None else src
+                for t in list(m.parameters()) + list(m.buffers()):
+                    buf = t.detach().contiguous()
+                    dist.broadcast(buf, root)
+                    if buf.data_ptr() != t.data_ptr():
+                        t.copy_(buf)
+
+    def sync_optimizer_state(
+        self, optimizer: torch.optim.Optimizer, members: Sequence[nn.Module], src: int | None = None
+    ) -> None:
+        """Broadcast each member's optimiser state (momentum, Adam moments) from its owner (or from ``src``)."""
+        for i, m in enumerate(members):
+            root = self.owner(i) if src is None else src
+            params = list(m.parameters())
+            payload: list[Any] = [None]
+            if self.rank == root:
+                payload[0] = [
+                    {k: (v.detach().cpu() if torch.is_tensor(v) else v) for k, v in optimizer.state[p].items()}
+                    if p in optimizer.state
+                    else None
+                    for p in params
+                ]
+            dist.broadcast_object_list(payload, root)
+            if self.rank != root:
+                for p, st in zip(params, payload[0], strict=True):
+                    if st is not None:
+                        optimizer.state[p] = {k: (v.to(p.device) if torch.is_tensor(v) else v) for k, v in st.items()}
+
+    def broadcast_object(self, obj: Any, src: int = 0) -> Any:
+        """A picklable object from rank ``src`` to every rank."""
+        payload = [obj]
+        dist.broadcast_object_list(payload, src)
+        return payload[0]
+
+
+def attach(ensemble: Any) -> MemberSharding:
+    """Shard ``ensemble`` over the current process group; returns (and sets) ``ensemble.sharding``."""
+    if not is_active():
+        raise RuntimeError("no process group with more than one process; start with --nproc K or torchrun")
+    world = dist.get_world_size()
+    if world > len(ensemble):
+        raise ValueError(f"{world} processes for {len(ensemble)} members: use at most one process per member")
+    sharding = MemberSharding(len(ensemble), dist.get_rank(), world)
+    ensemble.sharding = sharding
+    return sharding
+
+
+# ---------------------------------------------------------------------- launcher
+def free_port() -> int:
+    """A TCP port that is free on this host right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pump(stream: Any, rank: int, tail: collections.deque[str], echo: bool) -> None:
+    for raw in iter(stream.readline, b""):
+        line = raw.decode(errors="replace").rstrip("\n")
+        tail.append(line)
+        if echo:
+            sys.stderr.write(f"[rank {rank}] {line}\n")
+            sys.stderr.flush()
+    stream.close()
+
+
+def launch(
+    argv: Sequence[str],
+    nproc: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+    grace_s: float = 5.0,
+    echo: bool = True,
+) -> None:
+    """Run ``python argv...`` in ``nproc`` processes forming one process group, and wait for all of them.
+
+    Each process gets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` and
+    ``COTERIE_DIST_TIMEOUT``. Their output is forwarded line by line, prefixed with ``[rank r]``.
+
+    Args:
+        argv: arguments after the Python interpreter, e.g. ``["-m", "coterie.cli", "run", "cfg.yaml"]``.
+        nproc: number of processes (≥ 1).
+        env: extra environment variables for the workers.
+        timeout_s: wall-clock limit for the whole run (``None``: none; collectives still time out).
+        grace_s: seconds between SIGTERM and SIGKILL when stopping the remaining workers.
+        echo: forward the workers' output to this process's stderr.
+
+    Raises:
+        WorkerFailedError: a worker exited with a non-zero code (the others are stopped at once), or the run
+            exceeded ``timeout_s``.
+    """
+    if nproc < 1:
+        raise ValueError(f"nproc must be >= 1, got {nproc}")
+    base = dict(os.environ)
+    base.update(env or {})
+    base.update(
+        {
+            "WORLD_SIZE": str(nproc),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(free_port()),
+            "COTERIE_DIST_TIMEOUT": base.get("COTERIE_DIST_TIMEOUT", str(int(DEFAULT_TIMEOUT_S))),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    tails: list[collections.deque[str]] = []
+    pumps: list[threading.Thread] = []
+    for rank in range(nproc):
+        wenv = dict(base, RANK=str(rank), LOCAL_RANK=str(rank))
+        p = subprocess.Popen(
+            [sys.executable, *argv], env=wenv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        tail: collections.deque[str] = collections.deque(maxlen=25)
+        t = threading.Thread(target=_pump, args=(p.stdout, rank, tail, echo), daemon=True)
+        t.start()
+        procs.append(p)
+        tails.append(tail)
+        pumps.append(t)
+    t0 = time.monotonic()
+    failure: str | None = None
+    try:
+        while True:
+            codes = [p.poll() for p in procs]
+            bad = [(r, c) for r, c in enumerate(codes) if c not in (None, 0)]
+            if bad:
+                rank, code = bad[0]
+                failure = f"worker rank {rank} of {nproc} exited with code {code}"
+                break
+            if all(c == 0 for c in codes):
+                break
+            if timeout_s is not None and time.monotonic() - t0 > timeout_s:
+                rank = next(r for r, c in enumerate(codes) if c is None)
+                failure = f"member-parallel run exceeded {timeout_s:.0f} s (rank {rank} still running)"
+                break
+            time.sleep(0.05)
+    finally:
+        _stop(procs, grace_s)
+        for t in pumps:
+            t.join(timeout=2.0)
+    if failure is not None:
+        rank = int(failure.split("rank ")[1].split()[0].rstrip(")"))
+        out = "\n".join(tails[rank]) or "(no output)"
+        raise WorkerFailedError(f"{failure}; the other workers were stopped. Last output of rank {rank}:\n{out}")
+
+
+def _stop(procs: Sequence[subprocess.Popen[bytes]], grace_s: float) -> None:
+    """SIGTERM the still-running workers (their whole process groups), SIGKILL after ``grace_s``."""
+    alive = [p for p in procs if p.poll() is None]
+    for p in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for p in alive:
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+# ---------------------------------------------------------------------- experiments
+SUPPORTED_EXPERIMENTS = ("train",)
+
+
+def worker_dir(out: Any, rank: int) -> Any:
+    """Rank 0 writes the run directory ``out``; rank r > 0 keeps its own copy in ``out/workers/rank{r}``."""
+    from pathlib import Path
+
+    return Path(out) if rank == 0 else Path(out) / "workers" / f"rank{rank}"
+
+
+def run_worker(config: Any, out: Any) -> dict[str, Any]:
+    """Run ``config`` as one process of a member-parallel group described by the environment (torchrun or
+    :func:`launch`); returns this process's results."""
+    from coterie.experiments.runner import run_config
+
+    if config.experiment not in SUPPORTED_EXPERIMENTS:
+        raise ValueError(f"member-parallel runs support experiments {SUPPORTED_EXPERIMENTS}, not {config.experiment!r}")
+    init_from_env(config.device)
+    try:
+        return run_config(config, worker_dir(out, dist.get_rank()))
+    finally:
+        shutdown()
+
+
+def run_member_parallel(config: Any, out: Any, nproc: int, timeout_s: float | None = None) -> dict[str, Any]:
+    """Run ``config`` in ``nproc`` processes (``coterie run CONFIG --nproc K``); returns rank 0's results.
+
+    The validated configuration is written to ``out/workers/config.yaml`` and every worker loads it, so all of them
+    run exactly the same experiment. Raises :class:`WorkerFailedError` when a worker fails.
+    """
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    if config.experiment not in SUPPORTED_EXPERIMENTS:
+        raise ValueError(f"--nproc supports experiments {SUPPORTED_EXPERIMENTS}, not {config.experiment!r}")
+    out = Path(out)
+    (out / "workers").mkdir(parents=True, exist_ok=True)
+    cfg_path = out / "workers" / "config.yaml"
+    cfg_path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    launch(["-m", "coterie.training.distributed", str(cfg_path), str(out)], nproc, timeout_s=timeout_s)
+    return json.loads((out / "results.json").read_text())
+
+
+def _main(argv: Sequence[str]) -> int:
+    """Worker entry point: ``python -m coterie.training.distributed CONFIG.yaml OUT``."""
+    from coterie.config import load_config
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    cfg_path, out = argv
+    run_worker(load_config(cfg_path), out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_main(sys.argv[1:]))
