@@ -135,6 +135,7 @@ class RobustnessConfig(ExperimentConfig):
     attack: AttackConfig = Field(default_factory=AttackConfig)
     cka: bool = True
     repeats: int = Field(default=1, ge=1)
+    first_repeat: int = Field(default=0, ge=0, description="index of the first repeat (its seed is seed + index)")
 
     @model_validator(mode="after")
     def _methods(self) -> RobustnessConfig:
@@ -403,6 +404,7 @@ def summarise(cfg: RobustnessConfig, repeats: list[dict[str, Any]]) -> dict[str,
         "table1": tables,
         "curves": curves,
         "clean": {k: _mean_std([r["clean"][k]["vote"] for r in repeats]) for k in [*labels, "surrogate"]},
+        "clean_eval_subset": {k: _mean_std([r["clean_eval_subset"][k] for r in repeats]) for k in labels},
         "clean_members": {k: [r["clean"][k]["members"] for r in repeats] for k in [*labels, "surrogate"]},
         "train_seconds": {k: _mean_std([r["train"][k]["seconds"] for r in repeats]) for k in labels},
     }
@@ -480,7 +482,7 @@ def run(cfg: RobustnessConfig, rundir: RunDir) -> dict[str, Any]:
     splits, scaling = scale_splits(splits, cfg.input_scaling)
     validate_objectives(cfg, splits)
     repeats = []
-    for r in range(cfg.repeats):
+    for r in range(cfg.first_repeat, cfg.first_repeat + cfg.repeats):
         rep = run_repeat(cfg, splits, rundir, r)
         rundir.log_metrics({"repeat": r, "summary_clean": {k: v["vote"] for k, v in rep["clean"].items()}})
         repeats.append(rep)
