@@ -6,6 +6,7 @@ wall-clock timeout, so a broken collective fails the test instead of hanging CI.
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 import time
@@ -108,3 +109,13 @@ def test_cli_run_nproc_2(tmp_path):
     for name in ("config.yaml", "metrics.jsonl", "results.json"):
         assert (out / name).exists(), name
     assert list((out / "checkpoints").glob("*.safetensors"))
+    single = tmp_path / "single"
+    res1 = subprocess.run(
+        [sys.executable, "-m", "coterie.cli", "run", str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out",
+         str(single), "--device", "cpu"],
+        capture_output=True, text=True, timeout=580,
+    )
+    assert res1.returncode == 0, res1.stderr[-3000:]
+    got, ref = (json.loads((d / "results.json").read_text())["test"] for d in (out, single))
+    for k in ("ens_acc_mean", "nll", "mean_js"):
+        assert got[k] == pytest.approx(ref[k], rel=1e-5, abs=1e-6), k
