@@ -72,6 +72,8 @@ def test_bad_configs_fail_before_any_work(tmp_path: Path) -> None:
         load_config({**raw, "methods": [{"label": "a", "init_from": "b"}]})
 
 
-@pytest.mark.parametrize("name", ["robustness.yaml", "robustness-paper.yaml", "robustness-paper-cifar100.yaml"])
+@pytest.mark.parametrize(
+    "name", ["robustness.yaml", "robustness-seeds.yaml", "robustness-paper.yaml", "robustness-paper-cifar100.yaml"]
+)
 def test_shipped_configs_validate(name: str) -> None:
     load_config(CONFIGS / name)
