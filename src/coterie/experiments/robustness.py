@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -460,8 +461,10 @@ def plot_cka(res: dict[str, Any], labels: list[str]) -> Any:
     fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.2), squeeze=False, sharey=True)
     for ax, k in zip(axes[0], labels):
         pairs = np.asarray(res["cka_per_layer_pairs"][k]["mean"])  # (L, P)
+        n = round((1 + math.sqrt(1 + 8 * pairs.shape[1])) / 2)
+        names = [f"M{i + 1}–M{j + 1}" for i in range(n) for j in range(i + 1, n)]
         for p in range(pairs.shape[1]):
-            ax.plot(range(len(layers)), pairs[:, p], marker="o", ms=3, label=f"pair {p} ({pairs[:, p].mean():.3f})")
+            ax.plot(range(len(layers)), pairs[:, p], marker="o", ms=3, label=f"{names[p]} ({pairs[:, p].mean():.3f})")
         ax.set_xticks(range(len(layers)))
         ax.set_xticklabels(layers, rotation=60, fontsize=7)
         ax.set_title(f"{k} (mean {res['cka_mean'][k]['mean']:.3f})", fontsize=9)
