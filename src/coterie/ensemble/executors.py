@@ -99,22 +99,25 @@ def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
     mean = torch.stack([m.input_mean for m in members])  # (N, 1, 1)
     std = torch.stack([m.input_std for m in members])
     linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
+    shared_stats = bool((mean == mean[0]).all() and (std == std[0]).all())
     h: Tensor | None = None
     for k, name in enumerate(linears):
         w = torch.stack([getattr(m, name).weight for m in members])  # (N, out, in)
         b = torch.stack([getattr(m, name).bias for m in members])  # (N, out)
-        if h is None:
+        if h is None and shared_stats:
+            # One matmul for all members: (B, D) @ (D, N·out), bias added in the same kernel.
+            xn = (x - mean[0]) / std[0]  # (B, D)
+            out = torch.addmm(b.reshape(-1), xn, w.reshape(-1, w.shape[-1]).T)  # (B, N·out)
+            h = out.reshape(x.shape[0], n, -1).transpose(0, 1)  # (N, B, out), a view
+        elif h is None:
             xn = (x.unsqueeze(0) - mean) / std  # (N, B, D)
-            if bool((mean == mean[0]).all() and (std == std[0]).all()):
-                # One matmul for all members: (B, D) @ (D, N·out).
-                out = xn[0] @ w.reshape(-1, w.shape[-1]).T  # (B, N·out)
-                h = out.reshape(x.shape[0], n, -1).transpose(0, 1) + b.unsqueeze(1)
-            else:
-                h = torch.baddbmm(b.unsqueeze(1), xn, w.transpose(1, 2))
+            h = torch.baddbmm(b.unsqueeze(1), xn, w.transpose(1, 2))
         else:
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
         if k < first.depth:
-            h = getattr(first, f"act{k + 1}")(h)
+            act = getattr(first, f"act{k + 1}")
+            # ReLU in place on the fresh matmul output (its backward needs only the result): one buffer less.
+            h = torch.relu_(h) if type(act) is nn.ReLU else act(h)
     assert h is not None
     return h
 
