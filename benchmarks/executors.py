@@ -32,7 +32,7 @@ def main() -> None:
     fns = {"loop": loop, "fused": eager}
     _, compiled, cens = colearning_case("mlp", 10, x1, y1, compile=True, **MLP_KW)
     compiled()
-    failed = cens._compiled["fused"].failed if "fused" in cens._compiled else "not used"
+    failed = cens._compiled["fused/10"].failed if "fused/10" in cens._compiled else "not used"
     if failed is None:
         fns["compiled"] = compiled
     t = compare(fns, rounds=20 if args.quick else 60, warmup=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -118,7 +119,12 @@ class Ensemble(nn.Module):
         if self.compile:
             from coterie.ensemble.compiled import CompiledForward
 
-            fn = self._compiled.setdefault(name, CompiledForward(fn))
+            key = f"{name}/{len(members)}"
+            if key not in self._compiled:
+                if name == "fused":  # settle the data-dependent branch outside the compiled graph
+                    fn = functools.partial(fn, shared_stats=executors.shared_input_stats(members))
+                self._compiled[key] = CompiledForward(fn)
+            fn = self._compiled[key]
         return fn(members, x)
 
     def predict_proba(self, x: Tensor, rule: Rule = "mean") -> Tensor:

@@ -91,15 +91,28 @@ def loop_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
     return torch.stack([m(x) for m in members])
 
 
-def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
-    """Identical MLP members as batched matrix products: (B, D) → (N, B, C)."""
+def shared_input_stats(members: Sequence[nn.Module]) -> bool:
+    """True when every member normalises its input with the same mean and std (then layer 1 is one matmul)."""
+    first = members[0]
+    return all(
+        torch.equal(m.input_mean, first.input_mean) and torch.equal(m.input_std, first.input_std) for m in members
+    )
+
+
+def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: bool | None = None) -> Tensor:
+    """Identical MLP members as batched matrix products: (B, D) → (N, B, C).
+
+    ``shared_stats``: the result of :func:`shared_input_stats` when the caller knows it (``torch.compile`` then sees
+    no data-dependent branch); computed here when ``None``.
+    """
     first = members[0]
     n = len(members)
     x = x.reshape(x.shape[0], -1)
     mean = torch.stack([m.input_mean for m in members])  # (N, 1, 1)
     std = torch.stack([m.input_std for m in members])
     linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
-    shared_stats = bool((mean == mean[0]).all() and (std == std[0]).all())
+    if shared_stats is None:
+        shared_stats = shared_input_stats(members)
     h: Tensor | None = None
     for k, name in enumerate(linears):
         w = torch.stack([getattr(m, name).weight for m in members])  # (N, out, in)

@@ -96,7 +96,8 @@ class Trainer:
         max_steps_per_epoch: cap on optimisation steps per epoch (for quick runs).
         distributed: shard the members over the current ``torch.distributed`` process group (see
             :mod:`coterie.training.distributed`); ``None`` (default) does so whenever a group of more than one
-            process is initialised. Only rank 0 writes metrics and checkpoints.
+            process is initialised. Only rank 0 writes metrics and checkpoints; after ``fit`` every process holds
+            every trained member and the ensemble runs unsharded again.
     """
 
     ensemble: Ensemble
@@ -210,6 +211,8 @@ class Trainer:
                 if "val_ens_acc_mean" in record:
                     desc += f" val ens {record['val_ens_acc_mean']:.3f}"
                 bar.update(task, advance=1, description=desc)
+        if sharding is not None:  # every member is complete everywhere now: later calls need no collectives
+            self.ensemble.sharding = None
         for cb in self.callbacks:
             cb.on_fit_end(self)
         return self.history
