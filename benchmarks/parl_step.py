@@ -54,8 +54,8 @@ def main() -> None:
             "independent N=3": step_fn(3, Independent()),
             "parl N=3": step_fn(3, PARL(layers=3)),
         },
-        rounds=15,
-        warmup=3,
+        rounds=9,
+        warmup=2,
     )
     per2 = t["parl N=2"] / 2
     print(
