@@ -3,7 +3,7 @@
 Member outputs are logits of shape (N, B, C), member axis first, everywhere.
 """
 
-from coterie import cooperative, data, ensemble, merging, metrics, models, objectives, training
+from coterie import attacks, cooperative, data, ensemble, merging, metrics, models, objectives, training
 from coterie.ensemble import Ensemble
 from coterie.objectives import CoLearning, Independent
 from coterie.objectives.adp import ADP
@@ -24,6 +24,7 @@ __all__ = [
     "Independent",
     "Trainer",
     "__version__",
+    "attacks",
     "cooperative",
     "data",
     "ensemble",
