@@ -52,8 +52,18 @@ def _reference(executor: str) -> tuple[dict[str, torch.Tensor], list]:
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(192, 40, generator=g), torch.randint(0, 10, (192,), generator=g)
     ens = Ensemble.from_factory("mlp", 5, seed=3, executor=executor, in_features=40, hidden=(16, 16))
-    tr = Trainer(ens, CoLearning(beta=-0.3), optimizer="sgd", lr=0.1, epochs=2, batch_size=64, seed=1,
-                 device="cpu", progress=False, weight_decay=1e-3)
+    tr = Trainer(
+        ens,
+        CoLearning(beta=-0.3),
+        optimizer="sgd",
+        lr=0.1,
+        epochs=2,
+        batch_size=64,
+        seed=1,
+        device="cpu",
+        progress=False,
+        weight_decay=1e-3,
+    )
     tr.fit((x, y), (x[:64], y[:64]))
     return ens.state_dict(), [h["train_loss"] for h in tr.history]
 
@@ -101,9 +111,22 @@ def test_cli_run_nproc_2(tmp_path):
 
     out = tmp_path / "run"
     res = subprocess.run(
-        [sys.executable, "-m", "coterie.cli", "run", str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out", str(out),
-         "--nproc", "2", "--device", "cpu"],
-        capture_output=True, text=True, timeout=580,
+        [
+            sys.executable,
+            "-m",
+            "coterie.cli",
+            "run",
+            str(ROOT / "configs/colearn-mnist1d-ci.yaml"),
+            "--out",
+            str(out),
+            "--nproc",
+            "2",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=580,
     )
     assert res.returncode == 0, res.stderr[-3000:]
     for name in ("config.yaml", "metrics.jsonl", "results.json"):
@@ -111,9 +134,20 @@ def test_cli_run_nproc_2(tmp_path):
     assert list((out / "checkpoints").glob("*.safetensors"))
     single = tmp_path / "single"
     res1 = subprocess.run(
-        [sys.executable, "-m", "coterie.cli", "run", str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out",
-         str(single), "--device", "cpu"],
-        capture_output=True, text=True, timeout=580,
+        [
+            sys.executable,
+            "-m",
+            "coterie.cli",
+            "run",
+            str(ROOT / "configs/colearn-mnist1d-ci.yaml"),
+            "--out",
+            str(single),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=580,
     )
     assert res1.returncode == 0, res1.stderr[-3000:]
     got, ref = (json.loads((d / "results.json").read_text())["test"] for d in (out, single))
