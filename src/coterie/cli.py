@@ -165,6 +165,68 @@ def demo(
     console.print(table)
 
 
+@app.command()
+def sweep(
+    config: Annotated[str, typer.Argument(help="sweep YAML (a config with a `sweep: {grid: ...}` section)")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="sweep directory")] = None,  # noqa: UP045
+    workers: Annotated[int, typer.Option("--workers", "-w", help="runs at once")] = 1,
+    backend: Annotated[str, typer.Option(help="local (process pool) or ray")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: local instance)")] = None,  # noqa: UP045
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    threads: Annotated[int, typer.Option(help="torch threads per run (0: torch default)")] = 1,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run a grid of configs; every finished run is recorded in OUT/results.sqlite and skipped when re-run."""
+    from coterie.sweep import StoreError, SweepError, load_sweep, run_sweep
+
+    _setup_logging(verbose)
+    if backend not in ("local", "ray"):
+        err_console.print(f"[red]--backend must be local or ray, got {backend!r}")
+        raise typer.Exit(2)
+    path = resolve_config_path(config)
+    try:
+        spec = load_sweep(path)
+    except SweepError as e:
+        err_console.print(f"[red]{path}: {e}")
+        raise typer.Exit(2) from None
+    out = out or Path("runs") / spec.name
+    try:
+        outcome = run_sweep(spec, out, workers=workers, backend=backend, address=address,  # type: ignore[arg-type]
+                            threads_per_worker=threads or None,
+                            overrides={"device": device} if device != "auto" else None)
+    except SweepError as e:
+        err_console.print(f"[red]{path}: {e}")
+        raise typer.Exit(2) from None
+    except StoreError as e:
+        err_console.print(f"[red]{e}")
+        raise typer.Exit(3) from None
+    table = Table(title=f"sweep {spec.name} → {out}")
+    for col in ("runs", "finished before", "started now", "failed", "held by another sweep"):
+        table.add_column(col, justify="right")
+    table.add_row(str(outcome.total), str(outcome.skipped), str(len(outcome.started)), str(len(outcome.failed)),
+                  str(len(outcome.busy)))
+    console.print(table)
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="a run directory or a sweep directory")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Write DIR/report.html (self-contained: embedded figures, tables, configuration) and DIR/summary.csv."""
+    from coterie.report.html import ReportError, write_report
+
+    _setup_logging(verbose)
+    try:
+        html_path, csv_path = write_report(directory)
+    except ReportError as e:
+        err_console.print(f"[red]{e}")
+        raise typer.Exit(2) from None
+    console.print(f"[green]wrote[/] {html_path} and {csv_path}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

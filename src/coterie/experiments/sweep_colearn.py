@@ -1,0 +1,151 @@
+"""``experiment: colearn`` — the run a co-learning sweep executes: a ``train`` run plus the records the paper's
+analyses need (seed 000 Figs 2–6, Tables S3–S4), all on held-out data.
+
+Compared with ``experiment: train`` it
+
+- records per epoch, on the validation split, member KL(q‖p_i), the (N+1)×(N+1) JS matrix between networks and the
+  ensemble, activity statistics per layer, and logit snapshots of a fixed validation subset
+  (:class:`coterie.analysis.trajectory.TrajectoryRecorder`);
+- saves the final validation and test logits to ``predictions.npz`` (float32 (N, M, C) and labels (M,));
+- adds ``analysis`` to ``results.json``: activity and weight statistics per layer and per member, and the per-sample
+  agreement summaries (entropy, Fig 5c Spearman), computed on the **test** split (the paper's "held-out test data";
+  nothing is selected on it), and the same agreement summaries on validation.
+
+A run whose loss becomes non-finite (strong negative coupling: −β·KL(p_j‖p_i) is unbounded below) is not an error:
+it is evaluated at its last good checkpoint and flagged ``diverged`` (with ``diverged_at_epoch``) in ``results.json``.
+
+Model selection across runs (the optimal β̄) uses the ``val`` figures; ``test`` figures are reported only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from coterie.analysis.activity import layer_activity, weight_std
+from coterie.analysis.agreement import agreement_summary
+from coterie.analysis.trajectory import TrajectoryRecorder
+from coterie.config import Strict, TrainConfig
+from coterie.experiments.build import build_ensemble, build_objective, build_splits, build_trainer
+from coterie.experiments.registry import register
+from coterie.experiments.rundir import RunDir, atomic_write_bytes
+from coterie.metrics import ensemble_summary
+from coterie.report.curves import learning_curves
+from coterie.training import checkpoint as ckpt
+from coterie.training.trainer import NonFiniteLossError
+from coterie.utils.seed import seed_everything
+
+log = logging.getLogger(__name__)
+
+
+class AnalysisConfig(Strict):
+    """What a ``colearn`` run records for the analyses."""
+
+    trajectory_every: int = Field(default=1, ge=0, description="epochs between validation logit snapshots (0: none)")
+    trajectory_samples: int = Field(default=256, ge=1, description="validation samples in each snapshot")
+    activity_samples: int = Field(default=512, ge=1, description="validation samples for per-epoch activity stats")
+    save_predictions: bool = True
+
+
+class ColearnConfig(TrainConfig):
+    """``experiment: colearn`` — a ``train`` run with the co-learning analysis records."""
+
+    experiment: Literal["colearn"] = "colearn"  # type: ignore[assignment]
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+
+
+def coupling_of(cfg: TrainConfig) -> tuple[float | None, float | None]:
+    """``(β̄, β)`` of a run with a uniform scalar coupling (β = β̄/N when ``normalize``); independent → (0, 0)."""
+    if cfg.objective.name == "independent":
+        return 0.0, 0.0
+    beta = cfg.objective.params.get("beta", 0.0)
+    if not isinstance(beta, (int, float)):
+        return None, None
+    n = cfg.ensemble.size
+    if cfg.objective.params.get("normalize", False):
+        return float(beta), float(beta) / n
+    return float(beta) * n, float(beta)
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+@register("colearn", ColearnConfig, "train an ensemble and record the co-learning analyses (seed 000)")
+def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
+    """Train with the trajectory recorder, then compute final analyses (see module docstring)."""
+    seed_everything(cfg.seed)
+    splits = build_splits(cfg.data, cfg.seed)
+    ensemble = build_ensemble(cfg.model, cfg.ensemble, splits, cfg.seed)
+    objective = build_objective(cfg.objective)
+    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path)
+    a = cfg.analysis
+    recorder = TrajectoryRecorder(splits.val.x, splits.val.y, rundir.path, a.trajectory_every, a.trajectory_samples,
+                                  a.activity_samples, seed=cfg.seed)
+    trainer.callbacks = [*trainer.callbacks, recorder]
+    diverged: dict[str, Any] | None = None
+    try:
+        history = trainer.fit(splits.train, splits.val)
+    except NonFiniteLossError as e:
+        # Strong negative coupling makes −β·KL(p_j‖p_i) unbounded below; training can blow up. That is a result:
+        # evaluate the last good checkpoint (end of the last finished epoch) and flag the run as diverged.
+        history = list(trainer.history)
+        diverged = {"epoch": len(history), "message": str(e)}
+        log.warning("run diverged: %s", e)
+        if ckpt.has_checkpoint(rundir.checkpoint_dir):
+            diverged["evaluated_epoch"] = ckpt.load_checkpoint(rundir.checkpoint_dir, ensemble)["epoch"]
+        if not history:
+            history = [{"epoch": -1, "train_loss": [float("nan")] * len(ensemble), "train_seconds": 0.0,
+                        **{f"val_{k}": v for k, v in ensemble_summary(trainer.predict(splits.val.x),
+                                                                        splits.val.y).items()}}]
+    val_logits = trainer.predict(splits.val.x)
+    test_logits = trainer.predict(splits.test.x)
+    if a.save_predictions:
+        atomic_write_bytes(rundir.path / "predictions.npz", _npz_bytes(
+            val_logits=val_logits.numpy(), val_y=splits.val.y.numpy(),
+            test_logits=test_logits.numpy(), test_y=splits.test.y.numpy()))
+    test = ensemble_summary(test_logits, splits.test.y)
+    act = layer_activity(ensemble, splits.test.x)
+    wstd = weight_std(ensemble)
+    analysis = {
+        "test": {
+            **agreement_summary(test_logits, splits.test.y),
+            "inactive_fraction": {k: float(v["inactive_fraction"].mean()) for k, v in act.items()},
+            "mean_activation": {k: float(v["mean_activation"].mean()) for k, v in act.items()},
+            "mean_active_activation": {k: float(np.nanmean(v["mean_active_activation"].numpy())) for k, v in act.items()},
+            "weight_std": {k: float(v.mean()) for k, v in wstd.items()},
+        },
+        "val": agreement_summary(val_logits, splits.val.y),
+        "per_member": {
+            "inactive_fraction": {k: v["inactive_fraction"].tolist() for k, v in act.items()},
+            "mean_activation": {k: v["mean_activation"].tolist() for k, v in act.items()},
+            "weight_std": {k: v.tolist() for k, v in wstd.items()},
+        },
+    }
+    beta_bar, beta = coupling_of(cfg)
+    title = f"{cfg.objective.name} β̄={beta_bar} · N={cfg.ensemble.size} · {cfg.model.name} on {cfg.data.name}"
+    rundir.save_figure(learning_curves(history, title), "learning_curves.png")
+    last = history[-1]
+    return {
+        "experiment": "colearn",
+        "epochs": cfg.epochs,
+        "n_members": len(ensemble),
+        "beta_bar": beta_bar,
+        "beta": beta,
+        "executor": ensemble.resolved_executor,
+        "parameters_per_member": sum(p.numel() for p in ensemble.members[0].parameters()),
+        "val": {k[4:]: v for k, v in last.items()
+                if k.startswith("val_") and not isinstance(v, dict) and k not in ("val_js_matrix",)},
+        "test": test,
+        "analysis": analysis,
+        "train_seconds": sum(r["train_seconds"] for r in history),
+        "diverged": diverged is not None,
+        "diverged_at_epoch": diverged["epoch"] if diverged else None,
+        "evaluated_epoch": diverged.get("evaluated_epoch") if diverged else cfg.epochs - 1,
+    }

@@ -1,0 +1,134 @@
+"""Run a sweep: expand the grid, skip what ``results.sqlite`` records as finished, run the rest, record each run.
+
+Layout of a sweep directory ``DIR``::
+
+    DIR/sweep.yaml          the sweep file as given (base + grid)
+    DIR/results.sqlite      finished runs (see :mod:`coterie.sweep.store`)
+    DIR/runs/<name>/        one run directory per grid point (config.yaml, metrics.jsonl, results.json, ...)
+
+Re-running the same sweep starts no finished run again and resumes unfinished ones from their checkpoints. A run
+whose ``results.json`` exists but which the database misses (the sweep was killed between the two writes) is
+recorded without training. Two sweeps on one directory share the work: each claims a run before starting it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from coterie.experiments.rundir import atomic_write_text
+from coterie.sweep.backends import run_local, run_ray
+from coterie.sweep.grid import RunSpec, SweepSpec
+from coterie.sweep.store import DB_NAME, ResultStore, owner_tag
+from coterie.utils.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["local", "ray"]
+
+
+@dataclass
+class SweepOutcome:
+    """What one invocation did: runs in the grid, already finished, run now, failed, held by another sweep."""
+
+    total: int
+    skipped: int
+    started: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    busy: list[str] = field(default_factory=list)
+
+    @property
+    def finished_now(self) -> int:
+        return len(self.started) - len(self.failed)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    workers: int = 1,
+    backend: Backend = "local",
+    address: str | None = None,
+    threads_per_worker: int | None = 1,
+    overrides: dict[str, Any] | None = None,
+) -> SweepOutcome:
+    """Run every grid point of ``spec`` not yet finished in ``out``.
+
+    Args:
+        spec: the sweep (validated here, before anything starts).
+        out: the sweep directory.
+        workers: concurrent runs (process pool size, or Ray CPUs for a local Ray instance).
+        backend: ``local`` (process pool) or ``ray``.
+        address: Ray cluster address (``auto`` or ``host:port``); ``None`` starts a local instance.
+        threads_per_worker: torch intra-op threads per run (``None`` leaves torch's default).
+        overrides: dotted overrides applied to the base before expansion that do not change the run identity
+            (``device``).
+
+    Raises:
+        SweepError: an invalid grid (before any run starts).
+        StoreError: ``out/results.sqlite`` is corrupt or belongs to another sweep (never overwritten).
+    """
+    out = Path(out)
+    if overrides:
+        from coterie.config import set_dotted
+
+        for k, v in overrides.items():
+            set_dotted(spec.base, k, v)
+    runs = spec.expand()  # raises SweepError before anything is written
+    store = ResultStore.open(out / DB_NAME, spec.sweep_id, spec.name, spec.base)
+    sweep_file = out / "sweep.yaml"
+    if not sweep_file.exists():
+        atomic_write_text(sweep_file, yaml.safe_dump({"sweep": {"name": spec.name, "grid": spec.grid}, **spec.base},
+                                                     sort_keys=False))
+    status = store.status()
+    owner = owner_tag()
+    outcome = SweepOutcome(total=len(runs), skipped=0)
+    jobs = []
+    specs: dict[str, RunSpec] = {}
+    for r in runs:
+        if status.get(r.run_id, {}).get("status") == "finished":
+            outcome.skipped += 1
+            continue
+        rel = f"runs/{r.name}"
+        cfg = r.config_dict
+        if not store.claim(r.run_id, r.name, r.overrides, cfg, rel, owner):
+            if store.status().get(r.run_id, {}).get("status") == "finished":
+                outcome.skipped += 1
+            else:
+                outcome.busy.append(r.name)
+            continue
+        specs[r.run_id] = r
+        meta = {"run_id": r.run_id, "name": r.name, "overrides": r.overrides, "rel_dir": rel}
+        kwargs = {"config": cfg, "run_dir": str(out / rel), "db_path": str(store.path), "meta": meta,
+                  "threads": threads_per_worker}
+        jobs.append((r.run_id, kwargs))
+    log.info("sweep %s: %d runs, %d finished already, %d to run, %d held by another sweep",
+             spec.name, len(runs), outcome.skipped, len(jobs), len(outcome.busy))
+    if not jobs:
+        return outcome
+    it = run_local(jobs, workers) if backend == "local" else run_ray(jobs, workers, address)
+    done: set[str] = set()
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task(f"sweep {spec.name}", total=len(jobs))
+            for run_id, res in it:
+                r = specs[run_id]
+                done.add(run_id)
+                outcome.started.append(r.name)
+                if res.get("ok"):
+                    # idempotent: the worker has normally recorded it already
+                    store.record_finished(run_id, r.name, r.overrides, r.config_dict, f"runs/{r.name}",
+                                          res["results"])
+                else:
+                    outcome.failed[r.name] = res.get("error", "unknown error")
+                    store.record_failed(run_id, outcome.failed[r.name])
+                    log.error("run %s failed:\n%s", r.name, outcome.failed[r.name])
+                bar.update(task, advance=1, description=f"sweep {spec.name}: {r.name}")
+    finally:
+        for run_id in specs:
+            if run_id not in done:
+                store.release(run_id, owner)
+    return outcome
