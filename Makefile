@@ -26,10 +26,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest -m "not slow" -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -q --durations=25
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m slow -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

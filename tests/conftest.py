@@ -7,6 +7,9 @@ import os
 import pytest
 import torch
 
+# CI machines have 2 shared cores: intra-op threads only add contention for the small tensors the tests use.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -39,7 +39,8 @@ def activity_from_features(features: Tensor, threshold: float = 0.0) -> dict[str
     inactive_fraction = (~active).float().mean(-1).mean(-1)
     mean_activation = f.mean(-1).mean(-1)
     count = active.float().sum((1, 2))
-    mean_active = torch.where(count > 0, (f * active).sum((1, 2)) / count.clamp_min(1), torch.full_like(count, float("nan")))
+    nan = torch.full_like(count, float("nan"))
+    mean_active = torch.where(count > 0, (f * active).sum((1, 2)) / count.clamp_min(1), nan)
     return {"inactive_fraction": inactive_fraction, "mean_activation": mean_activation,
             "mean_active_activation": mean_active}
 

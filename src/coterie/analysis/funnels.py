@@ -13,7 +13,8 @@ def funnel(df: pd.DataFrame, y: str, x: str = "beta_bar", by: Sequence[str] = ("
     ``std`` is the sample standard deviation (ddof = 1; NaN for a single seed), the funnels of the paper's figures.
     """
     if y not in df.columns:
-        raise KeyError(f"metric {y!r} not in the sweep table; available: {sorted(c for c in df.columns if '.' in c)[:40]}")
+        available = sorted(c for c in df.columns if "." in c)[:40]
+        raise KeyError(f"metric {y!r} not in the sweep table; available: {available}")
     keys = [*by, x]
     g = df.dropna(subset=[y]).groupby(keys)[y]
     out = g.agg(["mean", "std", "count"]).reset_index()

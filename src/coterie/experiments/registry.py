@@ -81,6 +81,7 @@ def _load_builtin() -> None:
 BUILTIN_MODULES: list[str] = [
     "coterie.experiments.train",
     "coterie.experiments.expansion",
+    "coterie.experiments.sweep_colearn",
     "coterie.experiments.robustness",
     "coterie.experiments.merge",
     "coterie.experiments.ldnn",

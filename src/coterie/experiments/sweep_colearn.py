@@ -118,7 +118,9 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
             **agreement_summary(test_logits, splits.test.y),
             "inactive_fraction": {k: float(v["inactive_fraction"].mean()) for k, v in act.items()},
             "mean_activation": {k: float(v["mean_activation"].mean()) for k, v in act.items()},
-            "mean_active_activation": {k: float(np.nanmean(v["mean_active_activation"].numpy())) for k, v in act.items()},
+            "mean_active_activation": {
+                k: float(np.nanmean(v["mean_active_activation"].numpy())) for k, v in act.items()
+            },
             "weight_std": {k: float(v.mean()) for k, v in wstd.items()},
         },
         "val": agreement_summary(val_logits, splits.val.y),

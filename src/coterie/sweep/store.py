@@ -85,7 +85,7 @@ def flatten_metrics(results: Mapping[str, Any], prefix: str = "") -> dict[str, f
     out: dict[str, float] = {}
     for k, v in results.items():
         key = f"{prefix}{k}"
-        if isinstance(v, bool) or isinstance(v, (int, float)):
+        if isinstance(v, (bool, int, float)):
             out[key] = float(v)
         elif isinstance(v, Mapping):
             out.update(flatten_metrics(v, key + "."))
@@ -190,7 +190,8 @@ class ResultStore:
             finally:
                 con.close()
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path} is corrupt or not a coterie sweep database ({e}); it is left as is") from None
+            msg = f"{self.path} is corrupt or not a coterie sweep database ({e}); it is left as is"
+            raise StoreError(msg) from None
         if meta.get("format") != FORMAT:
             raise StoreError(f"{self.path} is not a coterie sweep database (format {meta.get('format')!r})")
         if meta.get("schema_version") != SCHEMA_VERSION:
