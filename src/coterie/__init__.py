@@ -3,13 +3,9 @@
 Member outputs are logits of shape (N, B, C), member axis first, everywhere.
 """
 
-from coterie import attacks, cooperative, data, ensemble, merging, metrics, models, objectives, training
+from coterie import attacks, cooperative, data, ensemble, merging, metrics, models, neurons, objectives, training
 from coterie.ensemble import Ensemble
-from coterie.objectives import CoLearning, Independent
-from coterie.objectives.adp import ADP
-from coterie.objectives.dverge import DVERGE
-from coterie.objectives.gal import GAL
-from coterie.objectives.parl import PARL
+from coterie.objectives import ADP, DVERGE, GAL, PARL, CoLearning, Independent
 from coterie.training import Trainer
 
 __version__ = "0.1.0"
@@ -31,6 +27,7 @@ __all__ = [
     "merging",
     "metrics",
     "models",
+    "neurons",
     "objectives",
     "training",
 ]

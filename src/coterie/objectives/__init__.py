@@ -1,11 +1,19 @@
 """Member-interaction losses. Each maps ``(ensemble, x, y)`` to per-member losses (N,) and named terms."""
 
-from coterie.objectives import adp, colearning, dverge, gal, independent, parl  # noqa: F401  # noqa: F401
+from coterie.objectives import adp, colearning, dverge, gal, independent, parl  # noqa: F401
+from coterie.objectives.adp import ADP
 from coterie.objectives.base import Objective, ObjectiveOutput, create, member_cross_entropy, names, register
 from coterie.objectives.colearning import CoLearning
+from coterie.objectives.dverge import DVERGE
+from coterie.objectives.gal import GAL
 from coterie.objectives.independent import Independent
+from coterie.objectives.parl import PARL
 
 __all__ = [
+    "ADP",
+    "DVERGE",
+    "GAL",
+    "PARL",
     "CoLearning",
     "Independent",
     "Objective",
