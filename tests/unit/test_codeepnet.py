@@ -14,6 +14,7 @@ from coterie.cooperative import (
     FitnessTask,
     NetGenes,
     ProcessPoolEvaluator,
+    RayEvaluator,
     TargetScaler,
     TrainConfig,
     default_chromosome,
@@ -207,3 +208,13 @@ def test_process_pool_matches_serial(cohort: dict[str, np.ndarray]) -> None:
     with ProcessPoolEvaluator(task, workers=2) as ev:
         parallel = ev(cs)
     assert parallel == pytest.approx([task(c) for c in cs], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_ray_evaluator_matches_serial(cohort: dict[str, np.ndarray]) -> None:
+    pytest.importorskip("ray")
+    task = _task(cohort)
+    cs = [_small_chromosome(rate=r) for r in (1, 5)]
+    with RayEvaluator(task, workers=2) as ev:
+        remote = ev(cs)
+    assert remote == pytest.approx([task(c) for c in cs], rel=1e-5)

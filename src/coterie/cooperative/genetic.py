@@ -20,7 +20,8 @@
   and duplicates are not retrained.
 * **Parallel fitness**: fitness evaluations of a generation go through an ``evaluator`` — any callable mapping a list
   of chromosomes to a list of fitness values. :class:`ProcessPoolEvaluator` (a ``spawn`` process pool, one torch
-  thread per worker) is the default when ``workers > 1``; a sweep backend can be plugged in the same way. Each
+  thread per worker) is the default when ``workers > 1``; :class:`RayEvaluator` runs them on a Ray cluster, as
+  ``coterie sweep --backend ray`` does for runs. Each
   evaluation is seeded from the chromosome's key, so results do not depend on which worker ran it.
 """
 
@@ -266,6 +267,56 @@ class ProcessPoolEvaluator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RayEvaluator:
+    """Evaluate chromosomes as Ray tasks — the sweep's ``--backend ray`` machinery, for fitness evaluations.
+
+    Connects to the cluster at ``address`` (``"auto"`` for the one this machine belongs to) or starts a local Ray
+    instance with ``workers`` CPUs; each task takes one CPU and runs torch with one thread. The fitness callable is
+    put in Ray's object store once, not shipped with every task. A failed task raises the task's error.
+
+    Raises:
+        RuntimeError: ray is not installed (``pip install 'coterie[ray]'``).
+    """
+
+    def __init__(self, fitness: Callable[[Chromosome], float], workers: int = 2, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError("the ray evaluator needs ray: pip install 'coterie[ray]'") from None
+        self._ray = ray
+        self._started_here = False
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=max(1, int(workers)), include_dashboard=False, log_to_driver=False)
+            self._started_here = True
+        self._fitness_ref = ray.put(fitness)
+        self._remote = ray.remote(num_cpus=1)(_ray_eval)
+
+    def __call__(self, chromosomes: list[Chromosome]) -> list[float]:
+        refs = [self._remote.remote(self._fitness_ref, c) for c in chromosomes]
+        return [float(v) for v in self._ray.get(refs)]
+
+    def close(self) -> None:
+        if self._started_here and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._started_here = False
+
+    def __enter__(self) -> RayEvaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ray_eval(fitness: Callable[[Chromosome], float], c: Chromosome) -> float:
+    import torch
+
+    torch.set_num_threads(1)
+    return fitness(c)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from coterie.cooperative.baselines import (
 )
 from coterie.cooperative.chromosome import Chromosome, SearchSpace, default_chromosome
 from coterie.cooperative.codeepnet import TRANSFER_MODES, CoDeepNet
-from coterie.cooperative.genetic import FitnessTask, GAConfig, GeneticSearch, ProcessPoolEvaluator
+from coterie.cooperative.genetic import FitnessTask, GAConfig, GeneticSearch, ProcessPoolEvaluator, RayEvaluator
 from coterie.cooperative.training import TargetScaler, TrainConfig, fit_pair, fit_single, forward_flops, predict
 from coterie.data.methylation import (
     MethylationData,
@@ -164,6 +164,8 @@ class SearchConfig(_Strict):
     fitness_epochs: int = Field(default=10, ge=1)
     fitness_patience: int | None = Field(default=None, ge=1)
     workers: int = Field(default=1, ge=1)
+    backend: Literal["local", "ray"] = "local"  # local: a process pool when workers > 1; ray: Ray tasks
+    address: str | None = None  # Ray cluster address (backend ray); None starts a local instance
     space: SpaceConfig = Field(default_factory=SpaceConfig)
 
 
@@ -286,9 +288,10 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
             loss=cfg.train.loss, transmission_unit=cfg.train.transmission_unit,
             distill_weight=cfg.train.distill_weight, patience=cfg.search.fitness_patience,
         )
+        parallel = cfg.search.workers > 1 or cfg.search.backend == "ray"
         task = FitnessTask(x_tr, y_tr, x_va, a_va, scaler, mean, std, fit_budget, cfg.model.transfer,
                            cfg.model.prediction, cfg.model.dropout, seed=cfg.seed,
-                           torch_threads=1 if cfg.search.workers > 1 else torch.get_num_threads(),
+                           torch_threads=1 if parallel else torch.get_num_threads(),
                            device=str(device))
         ga_cfg = GAConfig(cfg.search.population_size, cfg.search.generations, cfg.search.tournament_size,
                           cfg.search.crossover_rate, cfg.search.mutation_rate, cfg.search.elitism, cfg.seed)
@@ -297,7 +300,11 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
             rundir.log_metrics({"phase": "search", **rec.to_dict()})
 
         t0 = time.perf_counter()
-        evaluator = ProcessPoolEvaluator(task, cfg.search.workers) if cfg.search.workers > 1 else None
+        evaluator: ProcessPoolEvaluator | RayEvaluator | None = None
+        if cfg.search.backend == "ray":
+            evaluator = RayEvaluator(task, cfg.search.workers, cfg.search.address)
+        elif cfg.search.workers > 1:
+            evaluator = ProcessPoolEvaluator(task, cfg.search.workers)
         try:
             ga = GeneticSearch(space, task, ga_cfg, evaluator=evaluator, initial=[initial], on_generation=on_gen)
             result = ga.run()
@@ -309,6 +316,7 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
             "best_val_mae": result.best_fitness, "evaluations": result.evaluations,
             "seconds": time.perf_counter() - t0, "initial_val_mae": result.cache.get(space.repair(initial).key()),
             "history": [r.to_dict() for r in result.history], "workers": cfg.search.workers,
+            "backend": cfg.search.backend,
         })
 
     # 5: final training
