@@ -12,7 +12,11 @@ Compared with ``experiment: train`` it
   nothing is selected on it), and the same agreement summaries on validation.
 
 A run whose loss becomes non-finite (strong negative coupling: −β·KL(p_j‖p_i) is unbounded below) is not an error:
-it is evaluated at its last good checkpoint and flagged ``diverged`` (with ``diverged_at_epoch``) in ``results.json``.
+it is flagged ``diverged`` (with ``diverged_at_epoch``) in ``results.json`` and evaluated — validation and test
+figures alike — at its last good state: the latest of (a) the end of the last epoch whose weights and validation
+logits were all finite (an in-memory copy kept by :class:`LastFiniteState`), (b) the last on-disk checkpoint (a
+resumed run), and (c) the initialisation (``evaluated_epoch`` = −1: the run never finished a finite epoch). The
+weights in memory when the loss became non-finite are never evaluated: they are blown up (std ~1e10) or NaN.
 
 Model selection across runs (the optimal β̄) uses the ``val`` figures; ``test`` figures are reported only.
 """
@@ -24,6 +28,7 @@ import logging
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from pydantic import Field
 
 from coterie.analysis.activity import layer_activity, weight_std
@@ -36,6 +41,7 @@ from coterie.experiments.rundir import RunDir, atomic_write_bytes
 from coterie.metrics import ensemble_summary
 from coterie.report.curves import learning_curves
 from coterie.training import checkpoint as ckpt
+from coterie.training.callbacks import Callback
 from coterie.training.trainer import NonFiniteLossError
 from coterie.utils.seed import seed_everything
 
@@ -56,6 +62,27 @@ class ColearnConfig(TrainConfig):
 
     experiment: Literal["colearn"] = "colearn"  # type: ignore[assignment]
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+
+
+class LastFiniteState(Callback):
+    """Keep a CPU copy of the ensemble's state at the end of the latest epoch whose parameters, buffers and
+    validation logits are all finite; starts with the state given (the initialisation, epoch −1)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.epoch = -1
+        self.state = self._copy(module)
+
+    @staticmethod
+    def _copy(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+    def on_epoch_end(self, trainer: Any, epoch: int, record: dict[str, Any], val_logits: Any) -> None:
+        ens = trainer.ensemble
+        if not all(bool(torch.isfinite(v).all()) for v in ens.state_dict().values() if v.is_floating_point()):
+            return
+        if val_logits is not None and not bool(torch.isfinite(val_logits).all()):
+            return
+        self.epoch, self.state = epoch, self._copy(ens)
 
 
 def coupling_of(cfg: TrainConfig) -> tuple[float | None, float | None]:
@@ -88,22 +115,24 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
     a = cfg.analysis
     recorder = TrajectoryRecorder(splits.val.x, splits.val.y, rundir.path, a.trajectory_every, a.trajectory_samples,
                                   a.activity_samples, seed=cfg.seed)
-    trainer.callbacks = [*trainer.callbacks, recorder]
+    last_finite = LastFiniteState(ensemble)
+    trainer.callbacks = [*trainer.callbacks, recorder, last_finite]
     diverged: dict[str, Any] | None = None
     try:
         history = trainer.fit(splits.train, splits.val)
     except NonFiniteLossError as e:
         # Strong negative coupling makes −β·KL(p_j‖p_i) unbounded below; training can blow up. That is a result:
-        # evaluate the last good checkpoint (end of the last finished epoch) and flag the run as diverged.
+        # flag the run as diverged and evaluate its last good state (see the module docstring).
         history = list(trainer.history)
         diverged = {"epoch": len(history), "message": str(e)}
         log.warning("run diverged: %s", e)
-        if ckpt.has_checkpoint(rundir.checkpoint_dir):
-            diverged["evaluated_epoch"] = ckpt.load_checkpoint(rundir.checkpoint_dir, ensemble)["epoch"]
+        disk = ckpt.load_checkpoint(rundir.checkpoint_dir, ensemble)["epoch"] \
+            if ckpt.has_checkpoint(rundir.checkpoint_dir) else -1
+        if last_finite.epoch >= disk:
+            ensemble.load_state_dict(last_finite.state)
+        diverged["evaluated_epoch"] = max(last_finite.epoch, disk)
         if not history:
-            history = [{"epoch": -1, "train_loss": [float("nan")] * len(ensemble), "train_seconds": 0.0,
-                        **{f"val_{k}": v for k, v in ensemble_summary(trainer.predict(splits.val.x),
-                                                                        splits.val.y).items()}}]
+            history = [{"epoch": -1, "train_loss": [float("nan")] * len(ensemble), "train_seconds": 0.0}]
     val_logits = trainer.predict(splits.val.x)
     test_logits = trainer.predict(splits.test.x)
     if a.save_predictions:
@@ -134,6 +163,8 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
     title = f"{cfg.objective.name} β̄={beta_bar} · N={cfg.ensemble.size} · {cfg.model.name} on {cfg.data.name}"
     rundir.save_figure(learning_curves(history, title), "learning_curves.png")
     last = history[-1]
+    if diverged is not None:  # validation figures at the evaluated state, like the test figures
+        last = {f"val_{k}": v for k, v in ensemble_summary(val_logits, splits.val.y).items()}
     return {
         "experiment": "colearn",
         "epochs": cfg.epochs,
