@@ -30,9 +30,13 @@ def member_entropies(logits: Tensor) -> Tensor:
 
 
 def entropy_histograms(logits: Tensor, bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised histograms of member entropies on the common range [0, ln C]: counts (N, bins), edges (bins+1,)."""
-    h = member_entropies(logits).numpy()
-    edges = np.linspace(0.0, float(np.log(logits.shape[-1])), bins + 1)
+    """Normalised histograms of member entropies on the common range [0, ln C]: counts (N, bins), edges (bins+1,).
+
+    Entropies are clipped to [0, ln C] first: a uniform prediction's float32 entropy can round just above ln C and
+    would otherwise fall outside the last bin (each row sums to 1)."""
+    h_max = float(np.log(logits.shape[-1]))
+    h = np.clip(member_entropies(logits).double().numpy(), 0.0, h_max)
+    edges = np.linspace(0.0, h_max, bins + 1)
     counts = np.stack([np.histogram(row, bins=edges)[0] / max(1, row.size) for row in h])
     return counts, edges
 
