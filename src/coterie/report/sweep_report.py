@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,15 @@ def representative_betas(df: pd.DataFrame, n: int, opt: pd.DataFrame) -> list[fl
     return out
 
 
+def weighted_layer_names(weights: dict[str, Any]) -> list[str]:
+    """Member 0's convolution / linear layers in the checkpoint's key order, from ``{"members.<i>.<layer>.weight":
+    tensor}``: the full (possibly dotted) layer name, and only weights of rank ≥ 2 (BatchNorm scales are 1-D, not
+    synapses), so that Fig 6c's "second convolutional layer" is ``conv2`` for VGG-9 too, not ``bn1``."""
+    prefix, suffix = "members.0.", ".weight"
+    return [k[len(prefix):-len(suffix)] for k, v in weights.items()
+            if k.startswith(prefix) and k.endswith(suffix) and getattr(v, "ndim", 0) >= 2]
+
+
 def _load(df: pd.DataFrame, root: Path, n: int, beta_bars: list[float], seed: int) -> list[RunData]:
     runs = []
     for bb in beta_bars:
@@ -75,7 +85,9 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
     if "diverged" not in df.columns:
         df["diverged"] = 0.0
     df["diverged"] = df["diverged"].fillna(0.0).astype(bool)
-    summary = df[[c for c in SUMMARY_COLUMNS if c in df.columns]].sort_values(["N", "beta_bar", "seed"])
+    summary = df[[c for c in SUMMARY_COLUMNS if c in df.columns]]
+    # runs without a scalar coupling (another objective, a β matrix) have no beta_bar column at all
+    summary = summary.sort_values([c for c in ("N", "beta_bar", "seed", "name") if c in summary.columns])
     has_coupling = "beta_bar" in df.columns and df["beta_bar"].notna().any()
     if not has_coupling:
         page.h2("Runs")
@@ -188,7 +200,7 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
         page.try_figure(lambda tab=tab, label=label: structure.per_layer_bars(tab, label, f"{label} per layer"),
                         f"{label} per layer (test split), mean ± std over seeds", f"struct_{stat}")
         page.table(tab, f"{label} per layer (seed mean and std)")
-    layers = [k.split(".")[-2] for k in (small[0].weights() if small else {}) if k.startswith("members.0.")]
+    layers = weighted_layer_names(small[0].weights()) if small else []
     if layers:
         lay = layers[1] if len(layers) > 1 else layers[0]
         page.try_figure(lambda: structure.weight_histograms(small, lay), f"Fig 6c: weight histogram of {lay}",
@@ -206,5 +218,5 @@ def _config(page: Page, d: Path) -> None:
     page.pre(sf.read_text() if sf.exists() else "(sweep.yaml missing)")
 
 
-__all__ = ["ReportError", "build_sweep_report", "representative_betas"]
+__all__ = ["ReportError", "build_sweep_report", "representative_betas", "weighted_layer_names"]
 _ = np
