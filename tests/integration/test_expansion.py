@@ -198,3 +198,20 @@ def test_no_border_sample_skips_boosting(tmp_path: Path, monkeypatch: pytest.Mon
     res = run_config(load_config(raw), tmp_path / "run")
     assert res["methods"]["boost_m0"]["subset_size"] == 0 and res["methods"]["boost_m0"]["test_acc"] is None
     assert not np.isnan(res["methods"]["base"]["test_acc"])
+
+
+def test_report_of_an_expansion_run_lists_the_table_s5_rows(result: tuple[Path, dict[str, Any]]) -> None:
+    from typer.testing import CliRunner
+
+    from coterie.cli import app
+
+    out, res = result
+    cli = CliRunner().invoke(app, ["report", str(out)])
+    assert cli.exit_code == 0, cli.output
+    text = (out / "report.html").read_text()
+    assert "Table S5" in text
+    for name in res["methods"]:
+        assert f"<td>{name}</td>" in text, name
+    assert "<td>NaN</td>" not in text  # missing cells (margin of non-boost rows) are blank
+    summary = (out / "summary.csv").read_text()
+    assert "methods.add-freeze_-0.5.test_acc" in summary

@@ -83,7 +83,7 @@ class Page:
             return
         fmt = {c: (lambda v, f=floatfmt: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f.format(v))
                for c in df.columns if pd.api.types.is_float_dtype(df[c])}
-        body = df.to_html(index=False, border=0, classes="tbl", formatters=fmt, escape=True)
+        body = df.to_html(index=False, border=0, classes="tbl", formatters=fmt, escape=True, na_rep="")
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
         self.parts.append(f"<div class='tblwrap'>{cap}{body}</div>")
 
@@ -151,6 +151,13 @@ def build_run_report(d: Path) -> tuple[Page, pd.DataFrame]:
     page.h2("Final figures")
     key = summary[summary["metric"].str.match(r"^(val|test)\.(ens_acc|member_acc_mean|nll|ece|mean_js)")]
     page.table(key, "validation (last epoch) and test figures")
+    methods = run.results.get("methods")
+    if isinstance(methods, dict) and methods:  # experiment: expansion — one row per variant (seed 000 Table S5)
+        rows = [{"variant": name, **{k: v for k, v in m.items() if not isinstance(v, (dict, list))}}
+                for name, m in methods.items() if isinstance(m, dict)]
+        page.h2("Expansion and boosting (Table S5)")
+        page.table(pd.DataFrame(rows), "test accuracy of each way to expand the base ensemble (mean rule; geometric "
+                                       "and vote alongside)")
     page.h2("Figures")
     for png in sorted(d.glob("*.png")):
         page.figure(png.read_bytes(), png.stem.replace("_", " "), f"run-{png.stem}")
