@@ -53,7 +53,7 @@ def test_rule_accuracies_equal_a_numpy_reference(n: int, m: int, c: int, data: s
     mean = p.mean(0)
     logp = np.log(p)
     geo = np.exp(logp.mean(0) - logp.mean(0).max(-1, keepdims=True))
-    votes = np.stack([(p.argmax(-1) == k).sum(0) for k in range(c)], -1)
+    votes = np.stack([(logits.argmax(-1) == k).sum(0) for k in range(c)], -1)  # member votes: arg-max of logits
     ref = {
         "mean": (mean.argmax(-1) == y).mean(),
         "geometric": (geo.argmax(-1) == y).mean(),
