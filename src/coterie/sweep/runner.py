@@ -13,6 +13,7 @@ recorded without training. Two sweeps on one directory share the work: each clai
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from coterie.experiments.rundir import atomic_write_text
-from coterie.sweep.backends import run_local, run_ray
+from coterie.sweep.backends import StartMethod, run_local, run_ray
 from coterie.sweep.grid import RunSpec, SweepSpec
 from coterie.sweep.store import DB_NAME, ResultStore, owner_tag
 from coterie.utils.progress import progress_bar
@@ -54,6 +55,7 @@ def run_sweep(
     address: str | None = None,
     threads_per_worker: int | None = 1,
     overrides: dict[str, Any] | None = None,
+    start_method: StartMethod = "auto",
 ) -> SweepOutcome:
     """Run every grid point of ``spec`` not yet finished in ``out``.
 
@@ -65,7 +67,9 @@ def run_sweep(
         address: Ray cluster address (``auto`` or ``host:port``); ``None`` starts a local instance.
         threads_per_worker: torch intra-op threads per run (``None`` leaves torch's default).
         overrides: dotted overrides applied to the base before expansion that do not change the run identity
-            (``device``).
+            (``device``); ``spec`` itself is not modified.
+        start_method: how the local pool starts its workers (see :func:`coterie.sweep.backends.pick_start_method`;
+            ``auto`` forks when that is safe, else spawns).
 
     Raises:
         SweepError: an invalid grid (before any run starts).
@@ -75,6 +79,7 @@ def run_sweep(
     if overrides:
         from coterie.config import set_dotted
 
+        spec = SweepSpec(name=spec.name, base=copy.deepcopy(spec.base), grid=dict(spec.grid))
         for k, v in overrides.items():
             set_dotted(spec.base, k, v)
     runs = spec.expand()  # raises SweepError before anything is written
@@ -109,9 +114,10 @@ def run_sweep(
              spec.name, len(runs), outcome.skipped, len(jobs), len(outcome.busy))
     if not jobs:
         return outcome
-    it = run_local(jobs, workers) if backend == "local" else run_ray(jobs, workers, address)
     done: set[str] = set()
     try:
+        # the local pool starts here, before the progress bar's thread
+        it = run_local(jobs, workers, start_method) if backend == "local" else run_ray(jobs, workers, address)
         with progress_bar() as bar:
             task = bar.add_task(f"sweep {spec.name}", total=len(jobs))
             for run_id, res in it:

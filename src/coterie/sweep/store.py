@@ -11,13 +11,17 @@ Tables:
 Safety: every write is one short ``BEGIN IMMEDIATE`` transaction in WAL journal mode with a generous busy timeout,
 so several processes (workers, or two sweeps started on the same directory) can write concurrently without
 corrupting the file; a process killed mid-write leaves the last committed state. A file that is not a coterie
-results database, is corrupt, or belongs to a different sweep raises :class:`StoreError` and is never modified.
+results database, is corrupt, or belongs to a different sweep raises :class:`StoreError` and is never modified
+(SQLite may leave its empty ``-wal``/``-shm`` side files next to a WAL-mode file it was asked to read). An SQLite
+file with no table at all — a database another sweep is creating at this moment, or one whose creator died before
+writing the schema — holds nothing and is completed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import sqlite3
 import time
@@ -134,12 +138,13 @@ class ResultStore:
         """
         store = cls(Path(path))
         existed = store.path.exists() and store.path.stat().st_size > 0
-        if existed:
+        # A blank database (SQLite wrote its header, no table yet) is one another sweep is creating right now, or one
+        # whose creator died before the schema: it holds nothing, so it is completed rather than refused.
+        if existed and not store._blank():
             store._check(sweep_id, sweep_name)
             return store
         store.path.parent.mkdir(parents=True, exist_ok=True)
-        with store._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        store._enable_wal()
         with store._write() as con:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():
@@ -156,6 +161,35 @@ class ResultStore:
             con.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", list(rows.items()))
         store._check(sweep_id, sweep_name)
         return store
+
+    def _enable_wal(self) -> None:
+        """Switch the file to WAL journal mode. SQLite answers "database is locked" at once, without waiting for
+        its busy timeout, when several connections switch the mode together (sweeps creating one database at the same
+        moment), so this retries until the store's timeout."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                with self._connect() as con:
+                    con.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))
+
+    def _blank(self) -> bool:
+        """Whether the file is an SQLite database without any schema object (read-only look; errors mean no)."""
+        with open(self.path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return False
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=self.timeout)
+            try:
+                return con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+            finally:
+                con.close()
+        except sqlite3.DatabaseError:
+            return False
 
     def _check(self, sweep_id: str | None, sweep_name: str | None) -> None:
         meta = self.read_meta()
