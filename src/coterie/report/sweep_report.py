@@ -117,7 +117,7 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
     if ndiv:
         by = df[df["diverged"]].groupby(["N", "beta_bar"]).size().reset_index(name="diverged runs")
         page.p(f"{ndiv} runs diverged (non-finite loss under strong negative coupling); they are evaluated at their "
-               "last good checkpoint and included as such.")
+               "last epoch whose weights and outputs were finite, and included as such.")
         page.table(by, "diverged runs per (N, β̄)")
 
     # --- Fig 2c, 3 ----------------------------------------------------------------------------------------------
