@@ -86,3 +86,14 @@ def test_compiled_fused_matches_eager():
     out = ens(x)
     ens.compile = False
     torch.testing.assert_close(out, ens(x), atol=1e-5, rtol=1e-5)
+
+
+def test_structural_answers_follow_changes_to_member_trees() -> None:
+    """The memoised checks never serve a stale answer: replacing a layer in place changes the architecture."""
+    members = list(Ensemble.from_factory("mlp", 3, seed=0, in_features=6, num_classes=3, hidden=(5,)).members)
+    assert executors.same_architecture(members) and executors.choose(members) == "fused"
+    members[1].fc1 = torch.nn.Linear(6, 5)  # same shape: still one architecture
+    assert executors.same_architecture(members)
+    members[2].head = torch.nn.Linear(5, 4)  # different shape, same member objects
+    assert not executors.same_architecture(members)
+    assert executors.choose(members) == "loop"
