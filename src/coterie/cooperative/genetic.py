@@ -281,18 +281,10 @@ class RayEvaluator:
     """
 
     def __init__(self, fitness: Callable[[Chromosome], float], workers: int = 2, address: str | None = None) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise RuntimeError("the ray evaluator needs ray: pip install 'coterie[ray]'") from None
+        from coterie.sweep.backends import connect_ray
+
+        ray, self._started_here = connect_ray(int(workers), address)
         self._ray = ray
-        self._started_here = False
-        if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=max(1, int(workers)), include_dashboard=False, log_to_driver=False)
-            self._started_here = True
         self._fitness_ref = ray.put(fitness)
         self._remote = ray.remote(num_cpus=1)(_ray_eval)
 

@@ -93,6 +93,26 @@ def _collect(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def connect_ray(workers: int, address: str | None = None) -> tuple[Any, bool]:
+    """Import ray and make sure it is initialised: the cluster at ``address``, else a local instance with ``workers``
+    CPUs. Returns ``(ray, started_here)``; whoever started it shuts it down.
+
+    Raises:
+        RuntimeError: ray is not installed (``pip install 'coterie[ray]'``).
+    """
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray backend needs ray: pip install 'coterie[ray]'") from None
+    if ray.is_initialized():
+        return ray, False
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+    return ray, True
+
+
 def run_ray(jobs: Sequence[Job], workers: int, address: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """Run ``jobs`` as Ray tasks on the cluster at ``address`` (or a local instance with ``workers`` CPUs).
 
@@ -103,17 +123,7 @@ def run_ray(jobs: Sequence[Job], workers: int, address: str | None = None) -> It
     Raises:
         RuntimeError: ray is not installed (``pip install 'coterie[ray]'``).
     """
-    try:
-        import ray
-    except ImportError:
-        raise RuntimeError("the ray backend needs ray: pip install 'coterie[ray]'") from None
-    started_here = False
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
-        started_here = True
+    ray, started_here = connect_ray(workers, address)
     try:
         remote = ray.remote(num_cpus=1)(execute_run)
         refs = {remote.remote(**kw): key for key, kw in jobs}
