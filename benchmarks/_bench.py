@@ -14,6 +14,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from coterie import CoLearning, Ensemble
 from coterie.training.optim import build_optimizer
+from coterie.utils.allocator import keep_freed_memory
 from ensemble_step import coterie_step, loop_step
 
 MLP_KW = {"in_features": 40, "num_classes": 10, "hidden": (100, 100)}
@@ -24,13 +25,22 @@ def setup(description: str) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("COTERIE_BENCH_THREADS", "0")))
     ap.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
+    ap.add_argument(
+        "--release-freed-memory",
+        action="store_true",
+        help="leave glibc's default of returning freed blocks to the OS (the `coterie` command keeps them)",
+    )
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    # As the `coterie` command does at start-up (coterie.utils.allocator); process-wide, so the loop baseline
+    # measured beside coterie runs under the same allocator settings.
+    kept = False if args.release_freed_memory else keep_freed_memory()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"# torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
-        f"load average {load:.1f}, {platform.processor() or platform.machine()}"
+        f"load average {load:.1f}, {platform.processor() or platform.machine()}, "
+        f"freed memory {'kept (mallopt)' if kept else 'returned to the OS (glibc default)'}"
     )
     return args
 

@@ -43,6 +43,14 @@ def resolve_config_path(config: str) -> Path:
     raise typer.BadParameter(f"config {config!r} not found (neither a file nor a bundled config; see `coterie list`)")
 
 
+@app.callback()
+def _startup() -> None:
+    """coterie: neural-network diversity experiments."""
+    from coterie.utils.allocator import keep_freed_memory_from_env
+
+    keep_freed_memory_from_env()  # reuse freed CPU buffers (coterie.utils.allocator; COTERIE_KEEP_FREED_MEMORY=0: off)
+
+
 def _default_out(stem: str) -> Path:
     return Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
