@@ -40,3 +40,46 @@ def test_fused_needs_mlp() -> None:
     batches = merging.as_batches((torch.rand(2, 1, 8, 8), torch.zeros(2, dtype=torch.long)), role="fitness")
     with pytest.raises(ValueError, match="MLP"):
         PopulationScorer(StateLayout(m), batches, "fused")
+
+
+@pytest.mark.parametrize("p", [1, 3, 7])
+@pytest.mark.parametrize("n", [5, 37, 130])
+def test_fused_row_chunks_agree(p: int, n: int) -> None:
+    """Fused scoring ``rows`` samples at a time (sizes not multiples of the chunk, several batches) equals one
+    chunk, the naive loop and its logits; repeated calls reuse the workspace and give the same result."""
+    torch.manual_seed(p * 1000 + n)
+    a, b = models.create("mlp", hidden=(12, 9)), models.create("mlp", hidden=(12, 9))
+    layout = StateLayout(a)
+    t1, t2 = layout.flatten(a), layout.flatten(b)
+    pop = torch.stack([t2 + al * (t1 - t2) for al in torch.linspace(0, 1, p)])
+    x, y = torch.rand(n, 40), torch.randint(0, 10, (n,))
+    batches = merging.as_batches((x, y), role="fitness", batch_size=64)
+    ref_acc, ref_nll = PopulationScorer(layout, batches, "naive").score(pop, nll=True)
+    whole_acc, whole_nll = PopulationScorer(layout, batches, "fused", rows=10_000).score(pop, nll=True)
+    scorer = PopulationScorer(layout, batches, "fused", rows=16)
+    for _ in range(2):
+        acc, nll = scorer.score(pop, nll=True)
+        assert torch.equal(acc, ref_acc) and torch.equal(acc, whole_acc)
+        assert torch.allclose(nll, ref_nll, atol=1e-4) and torch.allclose(nll, whole_nll, atol=1e-4)
+        assert torch.equal(scorer(pop), ref_acc)
+    ref_logits = PopulationScorer(layout, batches, "naive").logits(pop, x)
+    assert torch.allclose(scorer.logits(pop, x), ref_logits, atol=1e-5)
+
+
+def test_fused_ties_fall_back_to_argmax() -> None:
+    """Tied (here all-zero) logits: argmax picks the first maximum, as the naive loop does."""
+    m = models.create("mlp", hidden=(8,))
+    layout = StateLayout(m)
+    pop = torch.zeros(2, layout.dim)
+    x, y = torch.rand(20, 40), torch.arange(20) % 10
+    batches = merging.as_batches((x, y), role="fitness", batch_size=20)
+    ref = PopulationScorer(layout, batches, "naive")(pop)
+    assert torch.equal(PopulationScorer(layout, batches, "fused", rows=7)(pop), ref)
+    assert torch.allclose(ref, torch.full((2,), 0.1))
+
+
+def test_rows_must_be_positive() -> None:
+    m = models.create("mlp", hidden=(8,))
+    batches = merging.as_batches((torch.rand(2, 40), torch.zeros(2, dtype=torch.long)), role="fitness")
+    with pytest.raises(ValueError, match="rows"):
+        PopulationScorer(StateLayout(m), batches, "fused", rows=0)
