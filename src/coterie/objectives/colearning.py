@@ -44,11 +44,12 @@ def pairwise_kl(log_p: Tensor, log_floor: float | None = None) -> tuple[Tensor, 
     Returns:
         ``(kl, entropy)``: kl[i, j] = mean_x KL(p_j ‖ p_i), shape (N, N); entropy[j] = mean_x H(p_j), shape (N,).
     """
-    b = log_p.shape[1]
-    p_const = log_p.detach().exp()
-    log_q = log_p if log_floor is None else log_p.clamp_min(log_floor)
-    cross = -torch.einsum("jbc,ibc->ij", p_const, log_q) / b  # mean_x −Σ_y p_j log p_i
-    entropy = -(p_const * log_p.detach()).sum(-1).mean(-1)  # (N,)
+    n, b = log_p.shape[0], log_p.shape[1]
+    log_p_const = log_p.detach().reshape(n, -1)  # (N, B·C)
+    p_const = log_p_const.exp()
+    log_q = (log_p if log_floor is None else log_p.clamp_min(log_floor)).reshape(n, -1)
+    cross = torch.mm(log_q, p_const.T).div(-b)  # cross[i, j] = mean_x −Σ_y p_j log p_i: one (N, B·C)(B·C, N) product
+    entropy = (p_const * log_p_const).sum(1).div(-b)  # (N,)
     return cross - entropy.unsqueeze(0), entropy
 
 
@@ -87,8 +88,8 @@ class CoLearning(Objective):
         else:
             kl, _ = pairwise_kl(log_p, self.log_floor)
             coupling = (beta * kl).sum(1)
-            off = ~torch.eye(n, dtype=torch.bool, device=kl.device)
-            kl_mean = kl.detach()[off].mean()
+            kd = kl.detach()
+            kl_mean = (kd.sum() - kd.diagonal().sum()) / (n * (n - 1))  # mean over the off-diagonal pairs
         return ObjectiveOutput(
             losses=ce + coupling,
             terms={"ce": ce.detach(), "coupling": coupling.detach(), "kl_mean": kl_mean},
