@@ -31,6 +31,7 @@ models on CUDA and ``loop`` for them on CPU; ``benchmarks/mega_population.py`` m
 from __future__ import annotations
 
 import copy
+import math
 from typing import Literal
 
 import torch
@@ -115,12 +116,16 @@ class PopulationScorer:
         return torch.stack(outs)
 
     def _buffer(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
-        """A reused workspace tensor (fresh multi-MB tensors cost page faults on every call, see the docstring)."""
-        key = (name, shape, like.dtype, like.device)
+        """A contiguous workspace tensor of ``shape``, reused across chunks and calls (fresh multi-MB tensors cost
+        page faults on every call, see the module docstring): one flat buffer per name, dtype and device, grown to
+        the largest size asked for, so shorter tail chunks and other batch sizes reuse it and memory stays bounded.
+        """
+        numel = math.prod(shape)
+        key = (name, like.dtype, like.device)
         buf = self._workspace.get(key)
-        if buf is None:
-            buf = self._workspace[key] = torch.empty(shape, dtype=like.dtype, device=like.device)
-        return buf
+        if buf is None or buf.numel() < numel:
+            buf = self._workspace[key] = torch.empty(numel, dtype=like.dtype, device=like.device)
+        return buf[:numel].view(shape)
 
     def _fused_weights(self, population: Tensor) -> list[tuple[Tensor, Tensor]]:
         """Per layer ``(weight, bias)``: the first layer as one (P·H, D) matrix and (P·H, 1) bias, later layers as
@@ -131,11 +136,11 @@ class PopulationScorer:
         layers = []
         for k, name in enumerate(names):
             w, b = state[f"{name}.weight"], state[f"{name}.bias"]
-            # contiguous once per call: strided views of the population would be copied by every product
-            if k == 0:
-                layers.append((w.reshape(-1, w.shape[-1]).contiguous(), b.reshape(-1, 1)))
-            else:
-                layers.append((w.contiguous(), b.unsqueeze(-1)))
+            # copied once per call into workspace buffers: the products would copy strided views of the population
+            # on every chunk, and a fresh copy costs page faults
+            wc = self._buffer(f"w{k}", tuple(w.shape), w).copy_(w)
+            bc = self._buffer(f"b{k}", (*b.shape, 1), b).copy_(b.unsqueeze(-1))
+            layers.append((wc.view(-1, w.shape[-1]), bc.view(-1, 1)) if k == 0 else (wc, bc))
         return layers
 
     def _fused_t(self, layers: list[tuple[Tensor, Tensor]], x: Tensor, p: int) -> Tensor:
