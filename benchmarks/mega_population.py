@@ -10,7 +10,9 @@ one column per naive baseline.
     python benchmarks/mega_population.py                # all cases, 1 thread
     python benchmarks/mega_population.py --threads 2 --reps 9 --cases mlp
 
-Timings vary with machine load: compare the ratios within one run, never against numbers from another run.
+Timings vary with machine load: compare the ratios within one run, never against numbers from another run. With
+``--threads`` equal to the core count, any other busy process makes OpenMP threads wait on each other and inflates
+every row, the naive loops most (many small products): run it on an otherwise idle machine.
 """
 
 from __future__ import annotations

@@ -8,17 +8,26 @@ copying:
 - ``fused`` (identical MLPs): activations are kept transposed, features × samples: the first layer of all P
   candidates is one product (P·H, D) @ (D, b) + bias, later layers are batched products (P, out, in) @ (P, in, b)
   (``baddbmm``), so every operand is contiguous and no activation is ever transposed or copied. The fitness set is
-  walked ``rows`` (256) samples at a time, all candidates together, into workspace buffers reused across chunks and
-  calls (keyed by shape, dtype and device), with ``out=`` products and the ReLU in place. Why: the FLOPs are those
-  of the naive loop, so the only gains are efficiency — fresh multi-MB activations cost page faults on every call
-  (glibc returns them to the OS), the (P, B, C) head product and ``argmax`` over it were slow, and a 256-sample
-  chunk keeps the activations (P × 100 × 256 floats, 2 MB) in cache. Correct counts come from the label's logit
-  equalling the ``amax`` over classes (a fast reduction, where ``argmax`` over the class dimension of the
-  (P, C, b) layout is ~10× slower); a chunk with a tied maximum or a NaN falls back to ``argmax``, so the
-  accuracies are the naive loop's exactly. Measured (P = 20 MLPs 40-100-100-10, 1000 samples, one Zen 3 thread):
-  the 600 MFLOP take ~11 ms against ~9.5 ms at the single-thread fp32 GEMM peak (~62 GFLOP/s); the naive loop over
-  the whole set as one batch takes ~21–34 ms (machine load), so ~2–3× is the bound there, more against the naive
-  loop at batch 256 or 32 (``benchmarks/mega_population.py``).
+  walked ``rows`` (256) samples at a time, all candidates together; the weights (copied once per call) and the
+  activations live in workspace buffers reused across chunks and calls (one flat buffer per role, dtype and
+  device, grown to the largest size asked for), with ``out=`` products and the ReLU in place. Why: the FLOPs are
+  those of the naive loop, so the only gains are efficiency — fresh multi-MB activations cost page faults on every
+  call (glibc returns them to the OS), the sample-major (P, b, C) head product was slow (~15× the (P, C, b) one),
+  and a 256-sample chunk keeps the activations (P × 100 × 256 floats, 2 MB) near the core; chunks of 64–336 rows
+  time alike, the whole set at once is ~25% slower. Correct counts come from the label's logit equalling the
+  ``amax`` over classes (a fast reduction, where ``argmax`` over the class dimension of the (P, C, b) layout is
+  ~6× slower); a chunk with a tied maximum or a NaN falls back to ``argmax`` (first maximum, as the naive loop),
+  so the accuracies are the naive loop's (the tests check equality; as with any batched evaluation, a summation
+  order differing at the last bit could in principle flip an ulp-level near-tie).
+
+  Measured (P = 20 MLPs 40-100-100-10, 1000 samples, one thread of a shared 2-core AMD EPYC (Zen 3) VM, MKL):
+  fp32 GEMM tops out at ~60–75 GFLOP/s here (oneDNN and numpy's OpenBLAS are no faster on these shapes), so the
+  600 MFLOP need ≥ ~9 ms; ``fused`` takes ~11–13 ms warm and ~18–23 ms in the interleaved benchmark (caches cold
+  after the other methods), against ~25–36 ms for the naive loop over the whole set as one batch, ~37–50 ms at
+  batch 256 and ~150–200 ms at batch 32 (Keras' default). Ratios in the benchmark: ~1.3–1.5× against the
+  whole-set loop (~1.8× with warm caches; at most ~3× even at GEMM peak, since the FLOPs are identical), ~2×
+  against batch 256, ~8.5× against batch 32; with two threads ~2.2×, ~4× and ~14.5×
+  (``benchmarks/mega_population.py``; timings on this machine vary ±30% with load).
 - ``vmap``: ``torch.func.vmap`` over ``functional_call`` with the candidates' state as stacked views of the
   population matrix (any architecture; BatchNorm in eval mode).
 - ``loop``: ``functional_call`` per candidate (no copy, but one forward per candidate).
