@@ -45,7 +45,7 @@ def resolve_config_path(config: str) -> Path:
 
 @app.callback()
 def _startup() -> None:
-    """coterie: neural-network diversity experiments."""
+    """Runs before every command: process-wide settings that are the application's to make."""
     from coterie.utils.allocator import keep_freed_memory_from_env
 
     keep_freed_memory_from_env()  # reuse freed CPU buffers (coterie.utils.allocator; COTERIE_KEEP_FREED_MEMORY=0: off)

@@ -47,6 +47,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
+from coterie.ensemble.fused_mlp import relu_mlp_supported
 from coterie.merging.state import StateLayout
 
 ScoreMethod = Literal["auto", "fused", "vmap", "loop", "naive"]
@@ -104,7 +105,7 @@ class PopulationScorer:
             raise ValueError(f"need rows >= 1, got {rows}")
         self.rows = rows
         t = self.template
-        self._relu = _is_mlp(t) and all(isinstance(getattr(t, f"act{k}"), nn.ReLU) for k in range(1, t.depth + 1))
+        self._relu = _is_mlp(t) and relu_mlp_supported(t)
         self._workspace: dict[tuple, Tensor] = {}
 
     @torch.no_grad()

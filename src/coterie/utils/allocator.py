@@ -31,8 +31,6 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 1024 * 1024 * 1024
 
-_applied = False
-
 
 def keep_freed_memory(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD) -> bool:
     """Raise glibc's mmap and trim thresholds (see the module docstring).
@@ -44,7 +42,6 @@ def keep_freed_memory(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int 
     Returns:
         True when both settings were applied (glibc), False otherwise (nothing changed).
     """
-    global _applied
     if not sys.platform.startswith("linux"):
         return False
     name = ctypes.util.find_library("c")
@@ -56,9 +53,8 @@ def keep_freed_memory(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int 
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     ok = bool(mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold))) and bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
-    if ok and not _applied:
+    if ok:
         log.debug("malloc: mmap threshold %d B, trim threshold %d B", mmap_threshold, trim_threshold)
-    _applied = _applied or ok
     return ok
 
 
