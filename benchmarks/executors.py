@@ -44,7 +44,7 @@ def main() -> None:
     _, vmap2, _ = colearning_case("lenet5", 5, x2, y2, executor="vmap")
     t2 = compare({"loop": loop2, "auto": auto2, "vmap": vmap2}, rounds=4 if args.quick else 10, warmup=1)
     rows += [
-        ("(b) 5 × LeNet-5, coterie auto (loop, chan.last)", t2["loop"], t2["auto"], "≥ 1.1×"),
+        ("(b) 5 × LeNet-5, coterie auto (fused)", t2["loop"], t2["auto"], "≥ 1.1×"),
         ("(b) 5 × LeNet-5, vmap (information)", t2["loop"], t2["vmap"], "-"),
     ]
     print(table("co-learning step, batch 512: per-member loop (baseline) vs coterie", rows))

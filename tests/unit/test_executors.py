@@ -24,8 +24,8 @@ def test_rules_and_doubt():
     lenet = list(Ensemble.from_factory("lenet5", 2, seed=0, in_channels=1, input_size=28).members)
     cnn1d = list(Ensemble.from_factory("cnn1d", 2, seed=0).members)
     assert executors.choose(mlp) == "fused" and not executors.in_doubt(mlp)
-    assert executors.choose(lenet) == "loop" and not executors.in_doubt(lenet, "cpu")
-    assert executors.in_doubt(lenet, "cuda")  # conv members on CUDA: a probe decides
+    assert executors.choose(lenet) == "fused" and not executors.in_doubt(lenet, "cpu")
+    assert executors.choose(lenet, "cuda") == "loop" and executors.in_doubt(lenet, "cuda")  # CUDA: a probe decides
     assert not executors.in_doubt([models.create("mlp"), models.create("cnn1d")])  # mixed: loop
     has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in cnn1d[0].modules())
     assert executors.in_doubt(cnn1d, "cpu") == (not has_bn)

@@ -121,8 +121,9 @@ class Ensemble(nn.Module):
 
             key = f"{name}/{len(members)}"
             if key not in self._compiled:
-                if name == "fused":  # settle the data-dependent branch outside the compiled graph
-                    fn = functools.partial(fn, shared_stats=executors.shared_input_stats(members))
+                if name == "fused":  # settle the structural and data-dependent branches outside the compiled graph
+                    impl = executors.fused_implementation(members)
+                    fn = functools.partial(impl, shared_stats=executors.shared_input_stats(members))
                 self._compiled[key] = CompiledForward(fn)
             fn = self._compiled[key]
         return fn(members, x)

@@ -8,11 +8,13 @@ back to each member's parameters and the members stay the single source of truth
   BatchNorm members. The fastest choice for convolutional members on CPU (seed-measured: LeNet-5 ×5 loop 301 ms,
   vmap 454 ms). On CPU a 4-D input to convolutional members is passed in ``channels_last`` memory format (the
   members' own parameters are left as they are); measured here 1.3× faster for LeNet-5 and bit-identical.
-- ``fused``: MLP members only — every layer is one batched matrix product (``baddbmm``, bias included) over the
-  stacked member weights, with contiguous (N, B, H) activations. The fastest choice for small MLP members. In
+- ``fused``: identical MLP or LeNet-5 members run as one wider network. MLPs: every layer is one batched matrix
+  product (``baddbmm``, bias included) over the stacked member weights. The fastest choice for small MLP members. In
   training (grad enabled, input without grad, ReLU members) it runs :class:`~coterie.ensemble.fused_mlp.FusedReluMLP`,
   whose hand-written backward writes weight gradients in their own layout (no transpose copies, no per-tensor
-  stack/split nodes); elsewhere the same products run under autograd.
+  stack/split nodes); elsewhere the same products run under autograd. LeNet-5 (:mod:`.fused_lenet`): one first
+  convolution with the members' filters side by side, grouped convolutions after it, batched products for the
+  layers that cover the whole map; the fastest choice for LeNet-5 members on CPU.
 - ``vmap``: ``torch.func.vmap`` over ``functional_call`` for identical members without running-statistics buffers.
 """
 
@@ -27,6 +29,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.modules import module as _module
 
+from coterie.ensemble.fused_lenet import fused_lenet_forward, lenet_supported
 from coterie.ensemble.fused_mlp import fused_relu_mlp, relu_mlp_supported
 
 ExecutorName = Literal["auto", "loop", "fused", "vmap"]
@@ -93,12 +96,17 @@ def _is_fusable_mlp(members: Sequence[nn.Module]) -> bool:
 
 
 @_memoised
+def _is_fusable_lenet(members: Sequence[nn.Module]) -> bool:
+    return lenet_supported(members[0]) and same_architecture(members)
+
+
+@_memoised
 def supported(members: Sequence[nn.Module], name: str) -> bool:
     """Whether executor ``name`` can run these members."""
     if name == "loop":
         return True
     if name == "fused":
-        return _is_fusable_mlp(members)
+        return _is_fusable_mlp(members) or _is_fusable_lenet(members)
     if name == "vmap":
         return same_architecture(members) and not any(_has_running_stats(m) for m in members)
     return False
@@ -108,24 +116,31 @@ def supported(members: Sequence[nn.Module], name: str) -> bool:
 def in_doubt(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> bool:
     """True when no rule decides between ``loop`` and ``vmap`` and a timing probe should (see :mod:`.probe`).
 
-    Rules that decide: one member or different architectures → loop; identical MLPs → fused; BatchNorm members →
-    loop (vmap cannot update running statistics); convolutional members on CPU → loop (DESIGN.md: the loop beats
-    vmap and grouped convolution). Everything else — identical members of other kinds, or convolutional members
-    on CUDA — is in doubt.
+    Rules that decide: one member or different architectures → loop; identical MLPs → fused; identical LeNet-5 on
+    CPU → fused; BatchNorm members → loop (vmap cannot update running statistics); other convolutional members on
+    CPU → loop (DESIGN.md: the loop beats vmap and naive grouped convolution). Everything else — identical members
+    of other kinds, or convolutional members on CUDA — is in doubt.
     """
-    if len(members) < 2 or _is_fusable_mlp(members) or not supported(members, "vmap"):
+    cpu = torch.device(device).type == "cpu"
+    if len(members) < 2 or _is_fusable_mlp(members) or (cpu and _is_fusable_lenet(members)):
         return False
-    return not (torch.device(device).type == "cpu" and _has_conv(members[0]))
+    if not supported(members, "vmap"):
+        return False
+    return not (cpu and _has_conv(members[0]))
 
 
 @_memoised
 def choose(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> str:
-    """The executor ``auto`` resolves to by rule: ``fused`` for identical MLPs, else ``loop``.
+    """The executor ``auto`` resolves to by rule: ``fused`` for identical MLPs and (on CPU) identical LeNet-5
+    members, else ``loop``.
 
-    Convolutional members stay on the loop: on CPU the loop beats vmap and grouped convolution (DESIGN.md). Cases
-    :func:`in_doubt` flags are settled by a one-off timing probe in :class:`~coterie.Ensemble` (``loop`` until then).
+    Other convolutional members stay on the loop: on CPU the loop beats vmap and grouped convolution (DESIGN.md).
+    Cases :func:`in_doubt` flags are settled by a one-off timing probe in :class:`~coterie.Ensemble` (``loop`` until
+    then).
     """
     if len(members) > 1 and _is_fusable_mlp(members):
+        return "fused"
+    if len(members) > 1 and torch.device(device).type == "cpu" and _is_fusable_lenet(members):
         return "fused"
     return "loop"
 
@@ -142,11 +157,25 @@ def loop_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
 
 
 def shared_input_stats(members: Sequence[nn.Module]) -> bool:
-    """True when every member normalises its input with the same mean and std (then layer 1 is one matmul)."""
+    """True when every member normalises its input with the same mean and std (then layer 1 is one product or one
+    convolution for all members)."""
     first = members[0]
     return all(
         torch.equal(m.input_mean, first.input_mean) and torch.equal(m.input_std, first.input_std) for m in members
     )
+
+
+def fused_implementation(members: Sequence[nn.Module]) -> Callable[..., Tensor]:
+    """The function behind the ``fused`` executor for these members: :func:`fused_mlp_forward` or
+    :func:`~coterie.ensemble.fused_lenet.fused_lenet_forward` (both ``(members, x, shared_stats)``)."""
+    return fused_lenet_forward if _is_fusable_lenet(members) else fused_mlp_forward
+
+
+def fused_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: bool | None = None) -> Tensor:
+    """The ``fused`` executor: identical MLP or LeNet-5 members, (B, ...) → (N, B, C)."""
+    if shared_stats is None:
+        shared_stats = shared_input_stats(members)
+    return fused_implementation(members)(members, x, shared_stats)
 
 
 def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: bool | None = None) -> Tensor:
@@ -205,4 +234,4 @@ def vmap_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
 
 ForwardFn = Callable[[Sequence[nn.Module], Tensor], Tensor]
 
-FORWARDS: dict[str, ForwardFn] = {"loop": loop_forward, "fused": fused_mlp_forward, "vmap": vmap_forward}
+FORWARDS: dict[str, ForwardFn] = {"loop": loop_forward, "fused": fused_forward, "vmap": vmap_forward}

@@ -6,13 +6,15 @@ The forward pass of N identical MLP members is a chain of batched products over 
 layout; ``torch.stack`` adds one backward node per tensor and a split; the ReLU backward allocates a fresh
 (N, B, H) buffer per layer. :class:`FusedReluMLP` computes the same gradients directly:
 
-    forward  (ℓ = 1..L):   h_ℓ = relu(h_{ℓ-1} W_ℓᵀ + b_ℓ)        (N, B, H_ℓ), h_0 = normalised input, last: no ReLU
-    backward (ℓ = L..1):   ∂W_ℓ = gᵀ h_{ℓ-1}   (N, H_ℓ, H_{ℓ-1}), in the weight's own layout
+    forward  (ℓ = 1..L):   h_ℓ = relu(W_ℓ h_{ℓ-1} + b_ℓ)         (N, H_ℓ, B), h_0 = normalised input, last: no ReLU
+    backward (ℓ = L..1):   ∂W_ℓ = g h_{ℓ-1}ᵀ   (N, H_ℓ, H_{ℓ-1}), in the weight's own layout
                            ∂b_ℓ = Σ_b g       (N, H_ℓ)
-                           g ← (g W_ℓ) ⊙ [h_{ℓ-1} > 0]           for ℓ > 1
+                           g ← (W_ℓᵀ g) ⊙ [h_{ℓ-1} > 0]          for ℓ > 1
 
-and returns each member's gradients as views of the stacked gradients, which autograd hands to the members'
-parameters without a copy. The numbers equal autograd's to float rounding (tests hold them to 1e-5).
+with activations held features × samples, (N, H, B), so every product reads its operands as stored and a shared
+input's first layer is one product for all members. It returns each member's gradients as views of the stacked
+gradients, which autograd hands to the members' parameters without a copy. The numbers equal autograd's to float
+rounding (tests hold them to 1e-5).
 
 Scope: ReLU members, inputs that do not require gradients (input-gradient objectives such as PARL, GAL and DVERGE
 use the autograd path), first-order gradients. A second backward through it (create_graph) raises; use
@@ -31,6 +33,10 @@ from torch.autograd.function import once_differentiable
 class FusedReluMLP(torch.autograd.Function):
     """``apply(h0, n_layers, *weights, *biases)`` → logits (N, B, C).
 
+    Inside, activations are held features × samples, (N, H, B): layer ℓ is ``W_ℓ h + b_ℓ`` with both operands in
+    their stored layout, and when the input is shared the first layer of all N members is one (N·H₁, D)(D, B)
+    product whose weight gradient is again one product. Only the (N, C, B) logits are transposed, once each way.
+
     Args:
         h0: normalised input, (B, D) shared by all members or (N, B, D) per member; must not require grad.
         n_layers: L, the number of linear layers (hidden layers + head).
@@ -43,16 +49,22 @@ class FusedReluMLP(torch.autograd.Function):
         n = len(params) // (2 * n_layers)
         ws = [torch.stack(params[k * n : (k + 1) * n]) for k in range(n_layers)]  # (N, out, in)
         bs = [torch.stack(params[(n_layers + k) * n : (n_layers + k + 1) * n]) for k in range(n_layers)]
-        hs: list[Tensor] = []
-        h = h0.expand(n, *h0.shape) if h0.dim() == 2 else h0  # stride-0 member axis when shared
+        shared = h0.dim() == 2
+        hs: list[Tensor] = []  # each layer's input: (D, B) when shared (layer 1 only), else (N, in, B)
+        h = h0.t() if shared else h0.transpose(1, 2).contiguous()
         for k in range(n_layers):
             hs.append(h)
-            h = torch.baddbmm(bs[k].unsqueeze(1), h, ws[k].transpose(1, 2))
+            if k == 0 and shared:
+                out, d = ws[0].shape[1], ws[0].shape[2]
+                h = torch.addmm(bs[0].reshape(n * out, 1), ws[0].reshape(n * out, d), h).view(n, out, -1)
+            else:
+                h = torch.baddbmm(bs[k].unsqueeze(2), ws[k], h)  # (N, out, B)
             if k < n_layers - 1:
                 h = h.relu_()
         ctx.n_layers = n_layers
+        ctx.shared = shared
         ctx.save_for_backward(*ws, *hs)
-        return h
+        return h.transpose(1, 2).contiguous()  # (N, B, C)
 
     @staticmethod
     @once_differentiable
@@ -62,17 +74,22 @@ class FusedReluMLP(torch.autograd.Function):
         ws, hs = saved[:nl], saved[nl:]
         gw: list[Tensor] = [None] * nl  # type: ignore[list-item]
         gb: list[Tensor] = [None] * nl  # type: ignore[list-item]
-        g = g.contiguous()
+        g = g.transpose(1, 2).contiguous()  # (N, C, B)
+        n = g.shape[0]
         for k in range(nl - 1, -1, -1):
-            gw[k] = torch.bmm(g.transpose(1, 2), hs[k])  # (N, out, in), the weight's layout
-            gb[k] = g.sum(1)
+            if k == 0 and ctx.shared:
+                out = g.shape[1]
+                gw[k] = torch.mm(g.view(n * out, -1), hs[0].t()).view(n, out, -1)  # all members in one product
+            else:
+                gw[k] = torch.bmm(g, hs[k].transpose(1, 2))  # (N, out, in), the weight's layout
+            gb[k] = g.sum(2)
             if k > 0:
-                # ReLU backward on the saved post-activation h_k, written over the product (no second (N, B, H)
+                # ReLU backward on the saved post-activation h_k, written over the product (no second (N, in, B)
                 # buffer); threshold_backward is ~10x faster here than multiplying by a bool mask
-                g = torch.bmm(g, ws[k])  # (N, B, in)
+                g = torch.bmm(ws[k].transpose(1, 2), g)  # (N, in, B)
                 torch.ops.aten.threshold_backward.grad_input(g, hs[k], 0.0, grad_input=g)
         need = ctx.needs_input_grad[2:]
-        grads: list[Tensor | None] = []
+        grads: list[Tensor] = []
         for k in range(nl):
             grads.extend(gw[k].unbind(0))
         for k in range(nl):

@@ -43,7 +43,7 @@ def _time_once(fn: executors.ForwardFn, members: Sequence[nn.Module], x: Tensor)
 
 
 def probe(
-    members: Sequence[nn.Module], x: Tensor, candidates: Sequence[str] = ("loop", "vmap"), rounds: int = 3
+    members: Sequence[nn.Module], x: Tensor, candidates: Sequence[str] = ("loop", "vmap", "fused"), rounds: int = 3
 ) -> str:
     """The fastest supported executor among ``candidates`` for these members on input ``x`` (B, ...); cached.
 

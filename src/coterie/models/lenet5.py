@@ -41,7 +41,7 @@ class LeNet5(CoterieModel):
         self._set_normalization(mean or d_mean, std or d_std, ndim=4)
         spatial = ((input_size - 4) // 2 - 4) // 2
         if spatial < 1:
-            raise ValueError(f"LeNet-5 needs inputs of at least 14×14, got {input_size}")
+            raise ValueError(f"LeNet-5 needs inputs of at least 16×16, got {input_size}")
         self.conv1 = nn.Conv2d(in_channels, 6, 5)
         self.relu1 = nn.ReLU()
         self.pool1 = nn.MaxPool2d(2, 2)
