@@ -7,17 +7,28 @@ import time
 from collections.abc import Callable
 
 
-def compare(fns: dict[str, Callable[[], object]], rounds: int = 30, warmup: int = 5) -> dict[str, float]:
-    """Median seconds per call of each function, measured interleaved over ``rounds`` rounds."""
+def compare(
+    fns: dict[str, Callable[[], object]], rounds: int = 30, warmup: int = 5, block: int = 1
+) -> dict[str, float]:
+    """Median seconds per call of each function, measured interleaved over ``rounds`` rounds.
+
+    ``block = 1``: every round calls each function once, so each call follows a different function and starts on
+    the caches that function left (a cold-cache regime). ``block > 1``: every round calls each function ``block``
+    times in a row and times all but the first call — the steady state of a training loop, where a step follows
+    the same step — while machine noise still hits all functions alike, round by round.
+    """
     for _ in range(warmup):
         for f in fns.values():
             f()
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
+            if block > 1:
+                f()  # untimed: this call runs on the previous function's caches
+            for _ in range(max(block - 1, 1)):
+                t0 = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
