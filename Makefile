@@ -35,7 +35,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
+# torchensemble is the (c) baseline only: installed without its dependencies, never a coterie requirement.
 bench: $(STAMP)
+	$(PY) -c "import torchensemble" 2>/dev/null || $(PY) -m pip install --quiet --no-deps torchensemble
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
