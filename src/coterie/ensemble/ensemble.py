@@ -24,7 +24,8 @@ class Ensemble(nn.Module):
 
     Args:
         members: the member networks (each maps (B, ...) to (B, C)).
-        executor: ``auto``, ``loop``, ``fused`` (identical MLPs) or ``vmap`` (identical members without BatchNorm).
+        executor: ``auto``, ``loop``, ``fused`` (identical MLP or LeNet-5 members) or ``vmap`` (identical members
+            without BatchNorm).
         compile: run the executor through ``torch.compile``; falls back to eager execution (with a warning) when
             compilation fails (:class:`coterie.ensemble.compiled.CompiledForward`).
 

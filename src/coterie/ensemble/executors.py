@@ -5,9 +5,10 @@ All executors map an input (B, ...) to member outputs (N, B, C) and are numerica
 back to each member's parameters and the members stay the single source of truth.
 
 - ``loop``: one forward per member. Works for anything, including members of different architectures and
-  BatchNorm members. The fastest choice for convolutional members on CPU (seed-measured: LeNet-5 ×5 loop 301 ms,
-  vmap 454 ms). On CPU a 4-D input to convolutional members is passed in ``channels_last`` memory format (the
-  members' own parameters are left as they are); measured here 1.3× faster for LeNet-5 and bit-identical.
+  BatchNorm members. The fastest choice for convolutional members other than LeNet-5 on CPU (DESIGN.md measured
+  LeNet-5 ×5: loop 301 ms, vmap 454 ms; the fused LeNet-5 executor below beats both). On CPU a 4-D input to
+  convolutional members is passed in ``channels_last`` memory format (the members' own parameters are left as they
+  are); measured 1.3× faster for LeNet-5 on an earlier machine, bit-identical.
 - ``fused``: identical MLP or LeNet-5 members run as one wider network. MLPs: every layer is one batched matrix
   product (``baddbmm``, bias included) over the stacked member weights. The fastest choice for small MLP members. In
   training (grad enabled, input without grad, ReLU members) it runs :class:`~coterie.ensemble.fused_mlp.FusedReluMLP`,
