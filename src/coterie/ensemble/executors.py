@@ -115,7 +115,7 @@ def supported(members: Sequence[nn.Module], name: str) -> bool:
 
 @_memoised
 def in_doubt(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> bool:
-    """True when no rule decides between ``loop`` and ``vmap`` and a timing probe should (see :mod:`.probe`).
+    """True when no rule decides the executor and a timing probe should (see :mod:`.probe`).
 
     Rules that decide: one member or different architectures → loop; identical MLPs → fused; identical LeNet-5 on
     CPU → fused; BatchNorm members → loop (vmap cannot update running statistics); other convolutional members on

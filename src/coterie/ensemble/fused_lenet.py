@@ -21,7 +21,7 @@ Measured with ``python benchmarks/executors.py`` (5 members, batch 512, 3×32×3
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -66,12 +66,10 @@ def lenet_supported(first: nn.Module) -> bool:
     return convs_ok and pools_ok and acts_ok and linears_ok
 
 
-def _cat(members: Sequence[nn.Module], layer: str, attr: str) -> Tensor:
-    return torch.cat([getattr(getattr(m, layer), attr) for m in members])
-
-
-def _stack(members: Sequence[nn.Module], layer: str, attr: str) -> Tensor:
-    return torch.stack([getattr(getattr(m, layer), attr) for m in members])
+def _joined(members: Sequence[nn.Module], layer: str, join: Callable[[list[Tensor]], Tensor]) -> tuple[Tensor, Tensor]:
+    """The members' ``layer`` weights and biases, each joined in member order by ``join`` (torch.cat or stack)."""
+    layers = [getattr(m, layer) for m in members]
+    return join([lay.weight for lay in layers]), join([lay.bias for lay in layers])
 
 
 def fused_lenet_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: bool) -> Tensor:
@@ -90,9 +88,9 @@ def fused_lenet_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: b
         groups = n
     if h.device.type == "cpu":
         h = h.contiguous(memory_format=torch.channels_last)
-    h = F.conv2d(h, _cat(members, "conv1", "weight"), _cat(members, "conv1", "bias"), groups=groups)
+    h = F.conv2d(h, *_joined(members, "conv1", torch.cat), groups=groups)
     h = F.max_pool2d(h, 2).relu_()  # = relu then pool, exactly (see the module docstring)
-    h = F.conv2d(h, _cat(members, "conv2", "weight"), _cat(members, "conv2", "bias"), groups=n)
+    h = F.conv2d(h, *_joined(members, "conv2", torch.cat), groups=n)
     h = F.max_pool2d(h, 2).relu_()  # (B, N·16, s, s)
     b, _, s, s2 = h.shape
     conv3 = first.conv3
@@ -100,10 +98,11 @@ def fused_lenet_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: b
         raise ValueError(f"LeNet-5 conv3 kernel {conv3.kernel_size} must cover the {s}×{s2} map")
     c2 = conv3.in_channels
     h = h.reshape(b, n, c2 * s * s2).transpose(0, 1)  # (N, B, 16·s·s), each member's maps flattened as conv3 reads
-    w3 = _stack(members, "conv3", "weight").reshape(n, conv3.out_channels, -1)  # (N, 120, 16·s·s)
-    h = torch.baddbmm(_stack(members, "conv3", "bias").unsqueeze(1), h, w3.transpose(1, 2)).relu_()  # (N, B, 120)
+    w3, b3 = _joined(members, "conv3", torch.stack)
+    w3 = w3.reshape(n, conv3.out_channels, -1)  # (N, 120, 16·s·s)
+    h = torch.baddbmm(b3.unsqueeze(1), h, w3.transpose(1, 2)).relu_()  # (N, B, 120)
     for layer in ("fc1", "fc2"):  # (N, B, 84), then the logits (N, B, C)
-        w, b_ = _stack(members, layer, "weight"), _stack(members, layer, "bias")
+        w, b_ = _joined(members, layer, torch.stack)
         h = torch.baddbmm(b_.unsqueeze(1), h, w.transpose(1, 2))
         if layer == "fc1":
             h = h.relu_()
