@@ -103,7 +103,7 @@ def test_apply_checks_against_a_closed_form_single_layer() -> None:
     w = torch.randn(3, 4, requires_grad=True)
     b = torch.randn(3, requires_grad=True)
     x = torch.randn(5, 4)
-    out = FusedReluMLP.apply(x, 1, w, b)
+    out = FusedReluMLP.apply(x, 1, None, w, b)
     torch.testing.assert_close(out[0], x @ w.T + b)
     out.sum().backward()
     torch.testing.assert_close(w.grad, x.sum(0).expand(3, 4))

@@ -29,9 +29,11 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from coterie.ensemble import packing
+
 
 class FusedReluMLP(torch.autograd.Function):
-    """``apply(h0, n_layers, *weights, *biases)`` → logits (N, B, C).
+    """``apply(h0, n_layers, packs, *weights, *biases)`` → logits (N, B, C).
 
     Inside, activations are held features × samples, (N, H, B): layer ℓ is ``W_ℓ h + b_ℓ`` with both operands in
     their stored layout, and when the input is shared the first layer of all N members is one (N·H₁, D)(D, B)
@@ -40,15 +42,26 @@ class FusedReluMLP(torch.autograd.Function):
     Args:
         h0: normalised input, (B, D) shared by all members or (N, B, D) per member; must not require grad.
         n_layers: L, the number of linear layers (hidden layers + head).
+        packs: ``None``, or the members' packed parameters (:mod:`coterie.ensemble.packing`): L weight packs
+            (N, out, in) then L bias packs (N, out), whose slices are ``weights`` and ``biases``; they are read
+            without the stacking copy.
         weights: L·N member weight tensors, layer-major: layer ℓ's N weights (out, in) are consecutive.
         biases: L·N member bias tensors (out,), in the same order.
     """
 
     @staticmethod
-    def forward(ctx, h0: Tensor, n_layers: int, *params: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx, h0: Tensor, n_layers: int, packs: Sequence[Tensor] | None, *params: Tensor) -> Tensor:  # type: ignore[override]
         n = len(params) // (2 * n_layers)
-        ws = [torch.stack(params[k * n : (k + 1) * n]) for k in range(n_layers)]  # (N, out, in)
-        bs = [torch.stack(params[(n_layers + k) * n : (n_layers + k + 1) * n]) for k in range(n_layers)]
+        if packs is None:
+            ws = [torch.stack(params[k * n : (k + 1) * n]) for k in range(n_layers)]  # (N, out, in)
+            bs = [torch.stack(params[(n_layers + k) * n : (n_layers + k + 1) * n]) for k in range(n_layers)]
+            ctx.versions = None
+        else:
+            ws, bs = list(packs[:n_layers]), list(packs[n_layers:])
+            # the packs alias the parameters, so autograd's saved-tensor check cannot see an in-place change made
+            # through a parameter between forward and backward: keep the parameters' versions and check them
+            ctx.params = params
+            ctx.versions = [p._version for p in params]
         shared = h0.dim() == 2
         hs: list[Tensor] = []  # each layer's input: (D, B) when shared (layer 1 only), else (N, in, B)
         h = h0.t() if shared else h0.transpose(1, 2).contiguous()
@@ -70,6 +83,10 @@ class FusedReluMLP(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         nl = ctx.n_layers
+        if ctx.versions is not None and any(p._version != v for p, v in zip(ctx.params, ctx.versions)):
+            raise RuntimeError(
+                "a member parameter needed for the fused backward was modified in place after the forward pass"
+            )
         saved = ctx.saved_tensors
         ws, hs = saved[:nl], saved[nl:]
         gw: list[Tensor] = [None] * nl  # type: ignore[list-item]
@@ -88,13 +105,13 @@ class FusedReluMLP(torch.autograd.Function):
                 # buffer); threshold_backward is ~10x faster here than multiplying by a bool mask
                 g = torch.bmm(ws[k].transpose(1, 2), g)  # (N, in, B)
                 torch.ops.aten.threshold_backward.grad_input(g, hs[k], 0.0, grad_input=g)
-        need = ctx.needs_input_grad[2:]
+        need = ctx.needs_input_grad[3:]
         grads: list[Tensor] = []
         for k in range(nl):
             grads.extend(gw[k].unbind(0))
         for k in range(nl):
             grads.extend(gb[k].unbind(0))
-        return (None, None, *(gr if need[i] else None for i, gr in enumerate(grads)))
+        return (None, None, None, *(gr if need[i] else None for i, gr in enumerate(grads)))
 
 
 def relu_mlp_supported(first: nn.Module) -> bool:
@@ -103,9 +120,16 @@ def relu_mlp_supported(first: nn.Module) -> bool:
 
 
 def fused_relu_mlp(members: Sequence[nn.Module], h0: Tensor) -> Tensor:
-    """Logits (N, B, C) of identical ReLU MLP members on the normalised input h0 ((B, D) or (N, B, D))."""
+    """Logits (N, B, C) of identical ReLU MLP members on the normalised input h0 ((B, D) or (N, B, D)).
+
+    In eager mode the members' parameters are packed first (:func:`coterie.ensemble.packing.pack_members`, once;
+    afterwards a pointer check per parameter), so the stacked weights are read in place.
+    """
     first = members[0]
-    names = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
-    weights = [getattr(m, name).weight for name in names for m in members]
-    biases = [getattr(m, name).bias for name in names for m in members]
-    return FusedReluMLP.apply(h0, len(names), *weights, *biases)
+    layers = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
+    names = [f"{layer}.weight" for layer in layers] + [f"{layer}.bias" for layer in layers]
+    if torch.compiler.is_compiling():  # a compiled graph stacks; the pack's pointer checks would break the graph
+        params = [m.get_parameter(name) for name in names for m in members]
+        return FusedReluMLP.apply(h0, len(layers), None, *params)
+    pack = packing.pack_members(members, names)
+    return FusedReluMLP.apply(h0, len(layers), pack.packs, *[p for ps in pack.params for p in ps])

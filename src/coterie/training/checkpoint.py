@@ -21,6 +21,12 @@ from coterie.experiments.rundir import atomic_write_text, to_jsonable
 INDEX = "last.json"
 
 
+def _owned(t: torch.Tensor) -> torch.Tensor:
+    """A CPU copy with storage of its own: packed members (coterie.ensemble.packing) and their momentum buffers are
+    slices of shared storage, which safetensors refuses to write."""
+    return t.detach().to("cpu", copy=True, memory_format=torch.contiguous_format)
+
+
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     sd = opt.state_dict()
     tensors: dict[str, torch.Tensor] = {}
@@ -29,7 +35,7 @@ def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tens
         m: dict[str, Any] = {}
         for k, v in st.items():
             if isinstance(v, torch.Tensor):
-                tensors[f"optim/{pid}/{k}"] = v.detach().cpu().contiguous()
+                tensors[f"optim/{pid}/{k}"] = _owned(v)
                 m[k] = "__tensor__"
             else:
                 m[k] = v
@@ -42,7 +48,7 @@ def save_checkpoint(
 ) -> Path:
     """Write the checkpoint for ``epoch`` (completed) into ``directory``; returns the tensor file path."""
     directory.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors = {f"model/{k}": _owned(v) for k, v in model.state_dict().items()}
     opt_tensors, opt_meta = _optimizer_tensors(optimizer)
     tensors.update(opt_tensors)
     tensors["rng/torch"] = torch.get_rng_state()

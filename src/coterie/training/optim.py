@@ -9,6 +9,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from coterie.training.packed_sgd import PackedSGD
+
 OptimizerName = Literal["sgd", "adam", "adamw"]
 ScheduleName = Literal["constant", "cosine", "step"]
 
@@ -32,7 +34,9 @@ def build_optimizer(
         raise ValueError("no trainable parameters: every member is frozen")
     impl = _implementation(params)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov, **impl)
+        # PackedSGD is SGD(fused=True) with one kernel call per packed layer where members are packed
+        sgd = PackedSGD if impl.get("fused") else torch.optim.SGD
+        return sgd(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov, **impl)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, **impl)
     if name == "adamw":
