@@ -77,7 +77,7 @@ class FusedReluMLP(torch.autograd.Function):
         ctx.n_layers = n_layers
         ctx.shared = shared
         ctx.save_for_backward(*ws, *hs)
-        return h.transpose(1, 2).contiguous()  # (N, B, C)
+        return h.transpose(1, 2)  # (N, B, C), a view of class-major memory (read as such by colearning_loss)
 
     @staticmethod
     @once_differentiable

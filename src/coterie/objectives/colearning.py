@@ -19,7 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
+from coterie.objectives.base import Objective, ObjectiveOutput, register
+from coterie.objectives.colearning_loss import colearning_loss
 
 
 def beta_matrix(beta: float | Sequence[Sequence[float]] | Tensor, n: int, normalize: bool = False) -> Tensor:
@@ -32,25 +33,6 @@ def beta_matrix(beta: float | Sequence[Sequence[float]] | Tensor, n: int, normal
             raise ValueError(f"β matrix must have shape ({n}, {n}) for {n} members, got {tuple(mat.shape)}")
     mat.fill_diagonal_(0.0)
     return mat / n if normalize else mat
-
-
-def pairwise_kl(log_p: Tensor, log_floor: float | None = None) -> tuple[Tensor, Tensor]:
-    """KL(p_j ‖ p_i) for all pairs, with p_j held constant.
-
-    Args:
-        log_p: member log-probabilities (N, B, C); gradients flow only through the ``p_i`` argument.
-        log_floor: if given, log p_i is clamped from below at this value inside the KL (no gradient below it).
-
-    Returns:
-        ``(kl, entropy)``: kl[i, j] = mean_x KL(p_j ‖ p_i), shape (N, N); entropy[j] = mean_x H(p_j), shape (N,).
-    """
-    n, b = log_p.shape[0], log_p.shape[1]
-    log_p_const = log_p.detach().reshape(n, -1)  # (N, B·C)
-    p_const = log_p_const.exp()
-    log_q = (log_p if log_floor is None else log_p.clamp_min(log_floor)).reshape(n, -1)
-    cross = torch.mm(log_q, p_const.T).div(-b)  # cross[i, j] = mean_x −Σ_y p_j log p_i: one (N, B·C)(B·C, N) product
-    entropy = (p_const * log_p_const).sum(1).div(-b)  # (N,)
-    return cross - entropy.unsqueeze(0), entropy
 
 
 @register("colearning")
@@ -79,19 +61,14 @@ class CoLearning(Objective):
     def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
         logits = ensemble(x)
         n = logits.shape[0]
-        log_p = logits.log_softmax(-1)
-        ce = member_cross_entropy(logits, y, log_p)
         beta = beta_matrix(self.beta, n, self.normalize).to(logits)
-        if n == 1 or not bool(beta.any()):
-            coupling = torch.zeros_like(ce)
+        coupled = n > 1 and bool(beta.any())
+        # the whole of eq. (1) in one autograd node with a closed-form backward (colearning_loss.py)
+        losses, ce, coupling, kl = colearning_loss(logits, y, beta if coupled else None, self.log_floor)
+        if kl is None:
             kl_mean = torch.zeros(())
         else:
-            kl, _ = pairwise_kl(log_p, self.log_floor)
-            coupling = (beta * kl).sum(1)
-            kd = kl.detach()
-            kl_mean = (kd.sum() - kd.diagonal().sum()) / (n * (n - 1))  # mean over the off-diagonal pairs
+            kl_mean = (kl.sum() - kl.diagonal().sum()) / (n * (n - 1))  # mean over the off-diagonal pairs
         return ObjectiveOutput(
-            losses=ce + coupling,
-            terms={"ce": ce.detach(), "coupling": coupling.detach(), "kl_mean": kl_mean},
-            logits=logits,
+            losses=losses, terms={"ce": ce, "coupling": coupling, "kl_mean": kl_mean}, logits=logits
         )

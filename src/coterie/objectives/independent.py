@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
+from coterie.objectives.base import Objective, ObjectiveOutput, register
+from coterie.objectives.colearning_loss import colearning_loss
 
 
 @register("independent")
@@ -13,5 +14,5 @@ class Independent(Objective):
 
     def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
         logits = ensemble(x)
-        ce = member_cross_entropy(logits, y)
-        return ObjectiveOutput(losses=ce, terms={"ce": ce.detach()}, logits=logits)
+        losses, ce, _, _ = colearning_loss(logits, y)  # β = 0: cross-entropies, closed-form backward
+        return ObjectiveOutput(losses=losses, terms={"ce": ce}, logits=logits)
