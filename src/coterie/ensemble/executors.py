@@ -157,13 +157,29 @@ def loop_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
     return torch.stack([m(x) for m in members])
 
 
+_stats_memo: dict[tuple[int, ...], tuple[list[Tensor], list[tuple[int, int]], bool]] = {}
+
+
 def shared_input_stats(members: Sequence[nn.Module]) -> bool:
     """True when every member normalises its input with the same mean and std (then layer 1 is one product or one
-    convolution for all members)."""
-    first = members[0]
-    return all(
-        torch.equal(m.input_mean, first.input_mean) and torch.equal(m.input_std, first.input_std) for m in members
-    )
+    convolution for all members).
+
+    A training forward asks this every step; the answer is memoised on the statistics tensors themselves (held, so
+    their identities stay unique), their version counters (bumped by in-place writes) and storage addresses, and
+    compared again only when one of them changed.
+    """
+    stats = [t for m in members for t in (m.input_mean, m.input_std)]
+    marks = [(t._version, t.data_ptr()) for t in stats]
+    key = tuple(map(id, members))
+    hit = _stats_memo.get(key)
+    if hit is not None and hit[1] == marks and all(a is b for a, b in zip(hit[0], stats)):
+        return hit[2]
+    mean, std = stats[0], stats[1]
+    value = all(torch.equal(stats[k], mean) and torch.equal(stats[k + 1], std) for k in range(2, len(stats), 2))
+    if len(_stats_memo) > 256:
+        _stats_memo.clear()
+    _stats_memo[key] = (stats, marks, value)
+    return value
 
 
 def fused_implementation(members: Sequence[nn.Module]) -> Callable[..., Tensor]:
@@ -188,11 +204,14 @@ def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: boo
     first = members[0]
     n = len(members)
     x = x.reshape(x.shape[0], -1)
-    mean = torch.stack([m.input_mean for m in members])  # (N, 1, 1)
-    std = torch.stack([m.input_std for m in members])
-    linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
     if shared_stats is None:
         shared_stats = shared_input_stats(members)
+    if shared_stats:
+        mean, std = first.input_mean.unsqueeze(0), first.input_std.unsqueeze(0)  # (1, 1, 1): one for all members
+    else:
+        mean = torch.stack([m.input_mean for m in members])  # (N, 1, 1)
+        std = torch.stack([m.input_std for m in members])
+    linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
     if torch.is_grad_enabled() and not x.requires_grad and relu_mlp_supported(first):
         # Training: the hand-written backward (fused_mlp.py) — the same numbers, fewer copies and buffers.
         h0 = (x - mean[0]) / std[0] if shared_stats else (x.unsqueeze(0) - mean) / std
