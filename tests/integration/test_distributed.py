@@ -81,7 +81,7 @@ def test_shard_bounds_cover_members_once():
             assert owned == list(range(n))
 
 
-@pytest.mark.parametrize("executor", ["loop"])
+@pytest.mark.parametrize("executor", ["loop", "fused"])  # fused: each rank packs its own shard
 def test_two_gloo_processes_equal_single_process(tmp_path, executor):
     out = tmp_path / "state.safetensors"
     distributed.launch([str(_script(tmp_path)), str(out), executor, "ok"], 2, timeout_s=LIMIT_S, echo=False)

@@ -6,8 +6,9 @@ import copy
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
-from coterie import CoLearning, Ensemble
+from coterie import CoLearning, Ensemble, Trainer
 from coterie.ensemble import packing
 from coterie.training.checkpoint import load_checkpoint, save_checkpoint
 from coterie.training.optim import build_optimizer
@@ -100,3 +101,25 @@ def test_members_that_differ_cannot_be_packed() -> None:
     b = Ensemble.from_factory("mlp", 1, seed=0, **KW).members[0].double()
     with pytest.raises(ValueError, match="differ"):
         packing.pack_members([a, b], ["fc1.weight"])
+
+
+def test_unpack_gives_storage_back_and_the_next_training_forward_repacks(tmp_path) -> None:
+    ens, x, y = _trained_once()
+    values = [p.detach().clone() for p in ens.parameters()]
+    assert packing.unpack_members([ens]) == len(values)
+    assert _pack(ens) is None and packing.unpack_members([ens]) == 0
+    ptrs = {p.untyped_storage().data_ptr() for p in ens.parameters()}
+    assert len(ptrs) == len(values)  # every parameter owns its storage
+    for p, v in zip(ens.parameters(), values):
+        torch.testing.assert_close(p, v, rtol=0, atol=0)
+    save_file(ens.members[0].state_dict(), str(tmp_path / "member.safetensors"))  # safetensors accepts it again
+    CoLearning(-0.1)(ens, x, y).losses.sum().backward()
+    assert _pack(ens) is not None and _pack(ens).intact()
+
+
+def test_a_trained_ensemble_is_unpacked() -> None:
+    ens = Ensemble.from_factory("mlp", 3, seed=1, executor="fused", **KW)
+    x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
+    Trainer(ens, CoLearning(-0.1), epochs=1, batch_size=16, progress=False, device="cpu").fit((x, y))
+    assert all(packing.pack_of(p) is None for p in ens.parameters())
+    assert len({p.untyped_storage().data_ptr() for p in ens.parameters()}) == len(list(ens.parameters()))

@@ -16,9 +16,10 @@ checked on every use (:meth:`ParameterPack.intact`, a pointer comparison per par
 something replaced a parameter's storage (``.to(device)``, ``load_state_dict(assign=True)``, ``p.data = ...``).
 Copies and pickles of a member do not carry it.
 
-Two consequences of shared storage to know about: ``copy.deepcopy`` of a *single* member copies the whole pack's
-storage (N times the member's size) and so does ``torch.save(member.state_dict())``; and ``safetensors`` refuses
-tensors that share memory, so coterie's checkpoints clone each tensor before writing it.
+Consequences of shared storage while members are packed: ``copy.deepcopy`` of a *single* member copies the whole
+pack's storage (N times the member's size) and so does ``torch.save(member.state_dict())``; and ``safetensors``
+refuses tensors that share memory, so coterie's checkpoints clone each tensor before writing it. The Trainer unpacks
+the members when ``fit`` ends (:func:`unpack_members`), so a trained ensemble has none of these.
 """
 
 from __future__ import annotations
@@ -112,3 +113,23 @@ def pack_members(members: Sequence[nn.Module], names: Sequence[str]) -> Paramete
             setattr(p, _ATTR, pack)
     log.debug("packed %d parameters of %d members", len(names), len(members))
     return pack
+
+
+def unpack_members(members: Sequence[nn.Module]) -> int:
+    """Give every packed parameter of ``members`` storage of its own again (a copy of its current value) and drop
+    its pack; returns how many parameters were unpacked.
+
+    The :class:`~coterie.training.Trainer` calls this when ``fit`` ends, so that a trained ensemble's members are
+    ordinary modules again: ``save_file(member.state_dict())`` (safetensors refuses shared storage),
+    ``copy.deepcopy(member)`` and ``torch.save(member.state_dict())`` then hold one member's data, not the pack's. The
+    next training forward packs them again (one copy).
+    """
+    count = 0
+    with torch.no_grad():
+        for m in members:
+            for p in m.parameters():
+                if getattr(p, _ATTR, None) is not None:
+                    p.data = p.detach().clone()
+                    delattr(p, _ATTR)
+                    count += 1
+    return count

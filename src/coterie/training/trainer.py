@@ -9,6 +9,7 @@ the same numbers as an uninterrupted run (data order and objective randomness de
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -17,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from coterie.data.dataset import TensorData
 from coterie.ensemble.ensemble import Ensemble
+from coterie.ensemble.packing import unpack_members
 from coterie.experiments.rundir import RunDir
 from coterie.metrics.summary import ensemble_summary
 from coterie.objectives.base import Objective
@@ -62,13 +64,24 @@ def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:
 
 
 @torch.no_grad()
+@contextlib.contextmanager
+def _unpacked_at_exit(ensemble: nn.Module) -> Iterator[None]:
+    """Training packs identical MLP members' parameters into shared storage (coterie.ensemble.packing); give them
+    storage of their own again when training ends or fails, so the trained members are ordinary modules."""
+    try:
+        yield
+    finally:
+        unpack_members([ensemble])
+
+
 def predict_logits(ensemble: Ensemble, x: Tensor, batch_size: int = 4096, device: torch.device | None = None) -> Tensor:
-    """Member logits (N, M, C) for all M inputs, in evaluation mode, batch by batch."""
+    """Member logits (N, M, C) for all M inputs, in evaluation mode and without autograd, batch by batch."""
     was_training = ensemble.training
     ensemble.eval()
     device = device or next(ensemble.parameters()).device
     try:
-        outs = [ensemble(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
+        with torch.no_grad():  # no graph: validation and prediction never differentiate these logits
+            outs = [ensemble(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
     finally:
         ensemble.train(was_training)
     return torch.cat(outs, 1)
@@ -188,7 +201,7 @@ class Trainer:
             sharding.sync_members(list(self.ensemble.members), src=0)
             sharding.sync_optimizer_state(opt, list(self.ensemble.members), src=0)
 
-        with progress_bar(self.progress) as bar:
+        with progress_bar(self.progress) as bar, _unpacked_at_exit(self.ensemble):
             task = bar.add_task("training", total=self.epochs, completed=start_epoch)
             for epoch in range(start_epoch, self.epochs):
                 record = self._run_epoch(epoch, x_tr, y_tr, device, active, opt)
