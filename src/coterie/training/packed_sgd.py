@@ -98,7 +98,7 @@ class PackedSGD(torch.optim.SGD):
         if sum(len(ps) for ps, _ in runs) != len(params) or len({id(p) for p in params}) != len(params):
             return None  # the group holds only part of a pack (e.g. a frozen member's parameters are left out)
         cache[id(group)] = (group, params, len(params), list(packs.values()), runs)
-        live = {id(packed) for hit in cache.values() for _, packed in hit[4]}
+        live = {id(packed) for entry in cache.values() for _, packed in entry[4]}
         momenta = self.__dict__.setdefault("_coterie_momenta", {})
         for key in [k for k in momenta if k not in live]:  # buffers of packs that were rebuilt
             del momenta[key]
