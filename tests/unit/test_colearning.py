@@ -1,4 +1,4 @@
-"""Seed 000 eq. (1)–(3): the co-learning objective."""
+"""Seed 000 eq. (1)–(3): the co-learning objective, and the closed-form loss behind it (colearning_loss)."""
 
 import pytest
 import torch
@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from coterie import CoLearning, Ensemble, Independent
 from coterie.objectives.colearning import beta_matrix
+from coterie.objectives.colearning_loss import colearning_loss
 
 
 def _setup(n=3, b=16, seed=0):
@@ -24,17 +25,19 @@ def test_beta_zero_is_sum_of_cross_entropies():
     torch.testing.assert_close(a, ref)
 
 
-def _eq1_reference(logits, y, beta):
-    """Literal eq. (1) for each i, with p_j detached (network i treats the others as given)."""
+def _eq1_reference(logits, y, beta, floor=None):
+    """Literal eq. (1) for each i, with p_j detached (network i treats the others as given); ``beta`` None: no
+    coupling; ``floor``: log p_i clamped from below inside the KL."""
     n = logits.shape[0]
     logp = logits.log_softmax(-1)
     losses = []
     for i in range(n):
         li = torch.nn.functional.nll_loss(logp[i], y)
         for j in range(n):
-            if j != i:
+            if beta is not None and j != i:
                 pj = logp[j].detach().exp()
-                kl = (pj * (pj.log() - logp[i])).sum(-1).mean()
+                lq = logp[i] if floor is None else logp[i].clamp_min(floor)
+                kl = (pj * (pj.log() - lq)).sum(-1).mean()
                 li = li + beta[i, j] * kl
         losses.append(li)
     return torch.stack(losses)
@@ -115,3 +118,75 @@ def test_log_floor_only_acts_below_the_floor():
     out = CoLearning(-1.0, log_floor=-5.0)(Fixed(), torch.zeros(1, 1), torch.tensor([0]))
     assert float(out.terms["coupling"].min()) >= -2 * 5.0 - 1e-4
     assert float(CoLearning(-1.0)(Fixed(), torch.zeros(1, 1), torch.tensor([0])).terms["coupling"].min()) < -100
+
+
+# ---- colearning_loss: the closed-form backward behind CoLearning, to second order
+
+
+def _logits(n: int, b: int, c: int, scale: float, class_major: bool, seed: int) -> torch.Tensor:
+    z = torch.randn(n, b, c, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale
+    return z.transpose(1, 2).contiguous().transpose(1, 2) if class_major else z
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 5),
+    b=st.integers(1, 9),
+    c=st.integers(2, 6),
+    coupling=st.sampled_from(["none", "uniform", "matrix"]),
+    floor=st.sampled_from([None, -2.0]),
+    class_major=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_losses_gradients_and_hessian_products_equal_the_literal_eq1(n, b, c, coupling, floor, class_major, seed):
+    z0 = _logits(n, b, c, 4.0, class_major, seed)  # scale 4: some log p fall below the floor
+    gen = torch.Generator().manual_seed(seed + 1)
+    y = torch.randint(0, c, (b,), generator=gen)
+    beta = {
+        "none": None,
+        "uniform": beta_matrix(-0.3, n).double(),
+        "matrix": torch.randn(n, n, generator=gen, dtype=torch.float64).fill_diagonal_(0.0),
+    }[coupling]
+    w, v = torch.randn(n, generator=gen, dtype=torch.float64), torch.randn(n, b, c, generator=gen, dtype=torch.float64)
+    results = []
+    for fn in (lambda z: colearning_loss(z, y, beta, floor)[0], lambda z: _eq1_reference(z, y, beta, floor)):
+        z = z0.clone().requires_grad_(True)
+        losses = fn(z)
+        (g,) = torch.autograd.grad((losses * w).sum(), z, create_graph=True)
+        (hv,) = torch.autograd.grad((g * v).sum(), z)
+        results.append((losses.detach(), g.detach(), hv))
+    for ours, ref in zip(*results):
+        torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_parts_match_and_gradient_keeps_the_logits_layout() -> None:
+    y = torch.tensor([0, 2, 1])
+    beta = beta_matrix(0.25, 3)
+    for class_major in (False, True):
+        z = _logits(3, 3, 4, 2.0, class_major, 0).float().requires_grad_(True)
+        losses, ce, coupling, kl = colearning_loss(z, y, beta)
+        torch.testing.assert_close(losses, ce + coupling)
+        torch.testing.assert_close(ce, torch.stack([torch.nn.functional.cross_entropy(zi, y) for zi in z]))
+        p = z.detach().softmax(-1)
+        kl_ref = torch.stack([torch.stack([(p[j] * (p[j].log() - p[i].log())).sum(-1).mean() for j in range(3)])
+                              for i in range(3)])
+        torch.testing.assert_close(kl, kl_ref)
+        assert kl.diagonal().abs().max() < 1e-6  # KL(p‖p) = 0
+        assert not ce.requires_grad and not coupling.requires_grad and not kl.requires_grad
+        losses.sum().backward()
+        assert z.grad.stride() == z.stride()
+
+
+def test_without_coupling_gradcheck_passes_and_kl_is_none() -> None:
+    y = torch.tensor([1, 0, 3, 3])
+    z = _logits(2, 4, 5, 1.0, True, 1).requires_grad_(True)
+    assert colearning_loss(z, y)[3] is None
+    torch.autograd.gradcheck(lambda t: colearning_loss(t, y)[0], (z,))
+    torch.autograd.gradgradcheck(lambda t: colearning_loss(t, y)[0], (z,))
+
+
+def test_bad_shapes_raise() -> None:
+    with pytest.raises(ValueError, match=r"\(N, B, C\)"):
+        colearning_loss(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="labels"):
+        colearning_loss(torch.zeros(2, 4, 3), torch.zeros(5, dtype=torch.long))
