@@ -206,28 +206,24 @@ def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: boo
     x = x.reshape(x.shape[0], -1)
     if shared_stats is None:
         shared_stats = shared_input_stats(members)
-    if shared_stats:
-        mean, std = first.input_mean.unsqueeze(0), first.input_std.unsqueeze(0)  # (1, 1, 1): one for all members
-    else:
-        mean = torch.stack([m.input_mean for m in members])  # (N, 1, 1)
-        std = torch.stack([m.input_std for m in members])
+    if shared_stats:  # normalise once: (B, D), read by every member
+        xn = (x - first.input_mean) / first.input_std
+    else:  # (N, B, D), member i's statistics on slice i
+        mean = torch.stack([m.input_mean for m in members])
+        xn = (x.unsqueeze(0) - mean) / torch.stack([m.input_std for m in members])
     linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
     if torch.is_grad_enabled() and not x.requires_grad and relu_mlp_supported(first):
         # Training: the hand-written backward (fused_mlp.py) — the same numbers, fewer copies and buffers.
-        h0 = (x - mean[0]) / std[0] if shared_stats else (x.unsqueeze(0) - mean) / std
-        return fused_relu_mlp(members, h0)
+        return fused_relu_mlp(members, xn)
     h: Tensor | None = None
     for k, name in enumerate(linears):
         w = torch.stack([getattr(m, name).weight for m in members])  # (N, out, in)
         b = torch.stack([getattr(m, name).bias for m in members])  # (N, out)
-        if h is None and shared_stats:
-            # Normalise once; the batched product reads the same (B, D) input for every member (stride-0 batch),
-            # and writes a contiguous (N, B, out) result, which keeps every later elementwise kernel on its fast path.
-            xn = (x - mean[0]) / std[0]  # (B, D)
-            h = torch.baddbmm(b.unsqueeze(1), xn.expand(n, *xn.shape), w.transpose(1, 2))
-        elif h is None:
-            xn = (x.unsqueeze(0) - mean) / std  # (N, B, D)
-            h = torch.baddbmm(b.unsqueeze(1), xn, w.transpose(1, 2))
+        if h is None:
+            # A shared input is read by every member through a stride-0 batch; the product writes a contiguous
+            # (N, B, out) result, which keeps every later elementwise kernel on its fast path.
+            first_in = xn.expand(n, *xn.shape) if shared_stats else xn
+            h = torch.baddbmm(b.unsqueeze(1), first_in, w.transpose(1, 2))
         else:
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
         if k < first.depth:
