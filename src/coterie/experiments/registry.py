@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from coterie.experiments.rundir import RunDir
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ExperimentConfig(BaseModel):
@@ -30,6 +33,8 @@ class ExperimentConfig(BaseModel):
 
 C = TypeVar("C", bound=ExperimentConfig)
 RunFn = Callable[[Any, RunDir], dict[str, Any]]
+# ``load(cfg, rundir, which, device)`` rebuilds what a finished run produced (documented per experiment).
+LoadFn = Callable[[ExperimentConfig, RunDir, str, "torch.device | None"], Any]
 
 
 @dataclass(frozen=True)
@@ -38,16 +43,23 @@ class Experiment:
     config_cls: type[ExperimentConfig]
     run: RunFn
     description: str
+    load: LoadFn | None = None
 
 
 _REGISTRY: dict[str, Experiment] = {}
 
 
-def register(name: str, config_cls: type[ExperimentConfig], description: str = "") -> Callable[[RunFn], RunFn]:
-    """Decorator: ``@register("train", TrainConfig)`` on ``def run(cfg: TrainConfig, rundir: RunDir) -> dict``."""
+def register(
+    name: str, config_cls: type[ExperimentConfig], description: str = "", load: LoadFn | None = None
+) -> Callable[[RunFn], RunFn]:
+    """Decorator: ``@register("train", TrainConfig)`` on ``def run(cfg: TrainConfig, rundir: RunDir) -> dict``.
+
+    ``load``, when given, is what ``coterie.load`` calls to rebuild the run's artefact from its directory.
+    """
 
     def deco(fn: RunFn) -> RunFn:
-        _REGISTRY[name] = Experiment(name, config_cls, fn, description or (fn.__doc__ or "").strip().split("\n")[0])
+        doc = description or (fn.__doc__ or "").strip().split("\n")[0]
+        _REGISTRY[name] = Experiment(name, config_cls, fn, doc, load)
         return fn
 
     return deco
