@@ -27,9 +27,11 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def configs_dir() -> Path:
-    """The bundled ``configs/`` folder (repository checkout) or ``./configs``."""
-    here = Path(__file__).resolve().parents[2] / "configs"
-    return here if here.is_dir() else Path("configs")
+    """The package's bundled ``coterie/configs`` folder (shipped in the wheel), else ``./configs``."""
+    from importlib.resources import files
+
+    bundled = Path(str(files("coterie") / "configs"))
+    return bundled if bundled.is_dir() else Path("configs")
 
 
 def resolve_config_path(config: str) -> Path:
