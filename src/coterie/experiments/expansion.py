@@ -14,6 +14,10 @@ One run (one seed, one random split) does, in sub-directories of its run directo
    training samples near the base ensemble's decision border — those on which between ``base/2 − m`` and
    ``base/2 + m`` of the existing members vote correctly (5/5 for m = 0) — then combined with the base members.
 
+Every variant's ensemble is saved as ``ensemble-<variant>.safetensors``
+(:mod:`coterie.experiments.artifacts.expansion`); ``coterie.load(run_dir)`` returns ``{variant: Ensemble}`` in eval
+mode (``which``: final or best, the same weights).
+
 Every variant is evaluated on the test split (mean rule, plus geometric and vote); nothing is selected on it.
 ``results.json`` holds one entry per variant (``methods``) and flattened ``<method>.test_acc`` figures for sweeps.
 
@@ -36,6 +40,7 @@ from coterie.analysis.agreement import decision_border_mask
 from coterie.config import DataConfig, ModelConfig, OptimizerConfig, ScheduleConfig
 from coterie.data import Splits
 from coterie.ensemble import Ensemble
+from coterie.experiments.artifacts import expansion as artifacts
 from coterie.experiments.build import build_splits, infer_model_kwargs
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
@@ -99,7 +104,8 @@ def _evaluate(ens: Ensemble, splits: Splits, trainer: Trainer) -> dict[str, Any]
             "test_mean_js": test["mean_js"], "val_acc": val["ens_acc_mean"]}
 
 
-@register("expansion", ExpansionConfig, "expand / boost a trained co-learning ensemble (seed 000 §3.4, Table S5)")
+@register("expansion", ExpansionConfig, "expand / boost a trained co-learning ensemble (seed 000 §3.4, Table S5); "
+          "load: {variant: Ensemble}", load=artifacts.load)
 def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
     """Base ensemble, then every requested expansion variant (see the module docstring)."""
     seed_everything(cfg.seed)
@@ -107,11 +113,13 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
     n0, k = cfg.base_size, cfg.add
     root = rundir.path
     methods: dict[str, dict[str, Any]] = {}
+    kw = infer_model_kwargs(cfg.model.name, splits.input_shape, splits.num_classes, cfg.model.kwargs)
 
     base = Ensemble(_new_members(cfg, splits, n0, cfg.seed * 1000), executor=cfg.executor)
     tr = _trainer(cfg, base, cfg.beta_bar, cfg.base_epochs, root / "base", cfg.seed)
     tr.fit(splits.train, splits.val)
     methods["base"] = {"method": f"{n0} networks", "beta_bar": cfg.beta_bar, **_evaluate(base, splits, tr)}
+    artifacts.save_variant(rundir, cfg.model.name, kw, "base", base)
     base_state = [copy.deepcopy(m).cpu() for m in base.members]
     new_seed = cfg.seed * 1000 + 500
 
@@ -126,11 +134,13 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
                          frozen=tuple(range(n0)))
             t.fit(splits.train, splits.val)
             methods[f"add-freeze_{bb:+g}"] = {"method": "add-freeze", "beta_bar": bb, **_evaluate(ens, splits, t)}
+            artifacts.save_variant(rundir, cfg.model.name, kw, f"add-freeze_{bb:+g}", ens)
     if "add-retrain" in cfg.methods:
         ens = expanded()
         t = _trainer(cfg, ens, cfg.beta_bar, cfg.extra_epochs, root / "add-retrain", cfg.seed + 1)
         t.fit(splits.train, splits.val)
         methods["add-retrain"] = {"method": "add-retrain", "beta_bar": cfg.beta_bar, **_evaluate(ens, splits, t)}
+        artifacts.save_variant(rundir, cfg.model.name, kw, "add-retrain", ens)
     if "scratch" in cfg.methods:
         for epochs in sorted({cfg.base_epochs, cfg.base_epochs + cfg.extra_epochs}):
             ens = Ensemble(_new_members(cfg, splits, n0 + k, cfg.seed * 1000 + 700), executor=cfg.executor)
@@ -138,6 +148,7 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
             t.fit(splits.train, splits.val)
             methods[f"scratch_{epochs}ep"] = {"method": f"{n0 + k} networks from scratch ({epochs} epochs)",
                                               "beta_bar": cfg.beta_bar, **_evaluate(ens, splits, t)}
+            artifacts.save_variant(rundir, cfg.model.name, kw, f"scratch_{epochs}ep", ens)
     if "boost" in cfg.methods:
         train_logits = tr.predict(splits.train.x)
         for m in cfg.boost_margins:
@@ -155,6 +166,7 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
                            executor=cfg.executor)
             methods[f"boost_m{m}"] = {**entry, **_evaluate(ens, splits, _trainer(cfg, ens, 0.0, 1, root / "_eval",
                                                                                       cfg.seed))}
+            artifacts.save_variant(rundir, cfg.model.name, kw, f"boost_m{m}", ens)
     return {
         "experiment": "expansion",
         "base_size": n0,
