@@ -16,6 +16,11 @@ Data roles: members train on ``train``; MeGA's fitness is the ``val`` split; Bat
 ``train``; ``test`` only reports. Reported per variant: validation and test accuracy; for reference each parent's
 accuracy and the output ensemble's (mean of member probabilities). Plots: MeGA fitness progression (Fig. 2) and
 the accuracy along the segment between the two parents, with and without alignment / BatchNorm repair.
+
+Artefacts (:mod:`coterie.experiments.artifacts.merge`): ``merge-parents.safetensors`` and one
+``merged-<pair|hierarchy>-<variant>.safetensors`` per merged network; ``coterie.load(run_dir)`` returns
+``{"parents": [nn.Module], "pair": {variant: nn.Module}, "hierarchy": {variant: nn.Module}}`` in eval mode
+(``which``: final or best, the same weights).
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from torch import nn
 from coterie import merging
 from coterie.config import DataConfig, EnsembleConfig, ModelConfig, OptimizerConfig, ScheduleConfig, Strict
 from coterie.data import Splits
-from coterie.experiments.build import build_ensemble, build_splits
+from coterie.experiments.artifacts import merge as artifacts
+from coterie.experiments.build import build_ensemble, build_splits, infer_model_kwargs
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
 from coterie.merging.scoring import PopulationScorer
@@ -264,7 +270,13 @@ def _plots(rundir: RunDir, pair: dict[str, Any], segments: dict[str, dict[str, l
         rundir.save_figure(fig, "interpolation.png")
 
 
-@register("merge", MergeConfig, "train members independently and merge them (average, MeGA, alignment, BN repair)")
+@register(
+    "merge",
+    MergeConfig,
+    "train members independently and merge them (average, MeGA, alignment, BN repair); "
+    "load: {parents: [net], pair: {variant: net}, hierarchy: {variant: net}}",
+    load=artifacts.load,
+)
 def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
     """Train, merge (pair and hierarchy), evaluate every variant on the test split, write tables and plots."""
     seed_everything(cfg.seed)
@@ -274,6 +286,8 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
     members = [m.to(device) for m in _train_members(cfg, splits, rundir)]
     train_seconds = time.perf_counter() - t0
     has_bn = merging.bn.has_batchnorm(members[0])
+    kw = infer_model_kwargs(cfg.model.name, splits.input_shape, splits.num_classes, cfg.model.kwargs)
+    artifacts.save_parents(rundir, cfg.model.name, kw, members)
     fitness = splits.val.tensors()  # fitness: validation split only
     n_bn = min(cfg.bn_samples, len(splits.train))
     bn_data = (splits.train.x[:n_bn], splits.train.y[:n_bn])  # BatchNorm statistics: training split
@@ -303,6 +317,7 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
             merged, info = _merge(name, models, cfg, fitness, bn_data, cfg.seed * 100 + k, hierarchical)
             r = {**report(merged), "seconds": time.perf_counter() - t, **info}
             out[name] = r
+            artifacts.save_merged(rundir, cfg.model.name, kw, "hierarchy" if hierarchical else "pair", name, merged)
             rundir.log_metrics({"stage": "hierarchy" if hierarchical else "pair", "variant": name, **r})
             log.info(
                 "%s %s: val %.4f test %.4f", "hierarchy" if hierarchical else "pair", name, r["val_acc"], r["test_acc"]
