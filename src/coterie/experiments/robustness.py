@@ -18,6 +18,11 @@ mean and standard deviation over repeats. No choice is made on test data: traini
 clipped), for datasets such as MNIST-1D that are not natively in [0, 1]; ε is then a fraction of the signal range.
 A method may start from another method's trained weights (``init_from``, e.g. DVERGE from the unprotected ensemble,
 as the official DVERGE code starts from pre-trained baselines) and may set its own number of epochs.
+
+Artefacts (:mod:`coterie.experiments.artifacts.robustness`): ``repeat<r>/ensemble-<label>.safetensors`` per target
+and ``repeat<r>/surrogate.safetensors``; ``coterie.load(run_dir, which)`` returns ``{label: Ensemble}`` (targets,
+then ``surrogate``) in eval mode, for the first repeat (``which`` final or best: the same, final, weights) or for
+``which="repeat<r>"``. The ensembles take inputs as scaled by ``input_scaling`` (``results.json`` ``data.scaling``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from coterie.config import DataConfig, ModelConfig, ObjectiveConfig, OptimizerCo
 from coterie.data import Splits, TensorData
 from coterie.ensemble import Ensemble
 from coterie.ensemble.combine import combine
+from coterie.experiments.artifacts import robustness as artifacts
 from coterie.experiments.build import build_objective, build_splits, infer_model_kwargs
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
@@ -301,6 +307,8 @@ def run_repeat(cfg: RobustnessConfig, splits: Splits, rundir: RunDir, repeat: in
             "seconds": sum(r["train_seconds"] for r in hist),
             "val_ens_acc_vote": hist[-1].get("val_ens_acc_vote") if hist else None,
         }
+    kw = infer_model_kwargs(cfg.model.name, splits.input_shape, splits.num_classes, cfg.model.kwargs)
+    artifacts.save_repeat(rundir, repeat, cfg.model.name, kw, targets, surrogate)
     out["clean"] = {k: vote_accuracy(e, splits.test.x, splits.test.y) for k, e in targets.items()}
     out["clean"]["surrogate"] = vote_accuracy(surrogate, splits.test.x, splits.test.y)
     out["clean_eval_subset"] = {k: vote_accuracy(e, x_eval, y_eval)["vote"] for k, e in targets.items()}
@@ -476,7 +484,12 @@ def plot_cka(res: dict[str, Any], labels: list[str]) -> Any:
     return fig
 
 
-@register("robustness", RobustnessConfig, "seed 002: PARL/ADP/GAL/DVERGE ensembles under black- and white-box attacks")
+@register(
+    "robustness",
+    RobustnessConfig,
+    "seed 002: PARL/ADP/GAL/DVERGE ensembles under black- and white-box attacks; load: {method: Ensemble}",
+    load=artifacts.load,
+)
 def run(cfg: RobustnessConfig, rundir: RunDir) -> dict[str, Any]:
     """Train surrogate and targets, attack them, write Table 1, curves, CKA and figures."""
     seed_everything(cfg.seed)
