@@ -41,14 +41,36 @@ def _check_kwargs(factory: Any, kwargs: Mapping[str, Any], what: str) -> None:
 
 class DataConfig(Strict):
     """Dataset and its seeded split. ``split_seed`` defaults to the run's seed (a new random split per seed, as in
-    seed 000's protocol)."""
+    seed 000's protocol). ``split: random`` pools the data and splits it (``test_fraction`` defaults to 0.2);
+    ``split: official`` tests on the dataset's own test set and carves validation from its own training set
+    (``test_fraction`` is refused). ``augment`` is applied to training batches (coterie.data.augment)."""
 
     name: str = "mnist1d"
     num_samples: int | None = Field(default=None, gt=0, description="MNIST-1D: samples to generate")
     data_dir: str | None = None
+    split: Literal["random", "official"] = "random"
     val_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
-    test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
+    test_fraction: float | None = Field(default=None, ge=0.0, lt=1.0, description="random split only; default 0.2")
     split_seed: int | None = None
+    augment: dict[str, Any] | None = None
+
+    @field_validator("augment")
+    @classmethod
+    def _augment_keys(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        from coterie.data.augment import validate_augment_spec
+
+        return validate_augment_spec(v)
+
+    @model_validator(mode="after")
+    def _split_and_augment(self) -> DataConfig:
+        from coterie.data.augment import check_augment_fits
+        from coterie.data.splits import check_split, known_input_shape
+
+        check_split(self.name, self.split, self.test_fraction)
+        shape = known_input_shape(self.name)
+        if shape is not None:
+            check_augment_fits(self.augment, shape)
+        return self
 
     @field_validator("name")
     @classmethod
@@ -61,7 +83,7 @@ class DataConfig(Strict):
 
     @model_validator(mode="after")
     def _fractions(self) -> DataConfig:
-        if self.val_fraction + self.test_fraction >= 1:
+        if self.val_fraction + (self.test_fraction or 0.0) >= 1:
             raise ValueError("val_fraction + test_fraction must be < 1")
         return self
 
@@ -113,9 +135,22 @@ class OptimizerConfig(Strict):
 
 
 class ScheduleConfig(Strict):
-    name: Literal["constant", "cosine", "step"] = "constant"
+    """Learning-rate schedule, stepped per epoch (:mod:`coterie.training.schedules`): ``constant``, ``cosine``,
+    ``step`` (``step_size``, ``gamma``) or ``multistep`` (``milestones``, ``gamma``), times a linear warmup over the
+    first ``warmup_epochs`` epochs."""
+
+    name: Literal["constant", "cosine", "step", "multistep"] = "constant"
     step_size: int = Field(default=30, ge=1)
     gamma: float = Field(default=0.1, gt=0)
+    milestones: list[int] = Field(default_factory=list)
+    warmup_epochs: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _milestones(self) -> ScheduleConfig:
+        from coterie.training.schedules import check_milestones
+
+        check_milestones(self.name, self.milestones)
+        return self
 
 
 class TrainConfig(ExperimentConfig):
@@ -133,6 +168,17 @@ class TrainConfig(ExperimentConfig):
     frozen: list[int] = Field(default_factory=list)
     checkpoint_every: int = Field(default=1, ge=1)
     max_steps_per_epoch: int | None = Field(default=None, ge=1)
+    data_order: Literal["shared", "per_member"] = "shared"
+    bootstrap: bool = False
+    amp: Literal["off", "bf16", "fp16"] = "off"
+    best_metric: str = Field(default="val_ens_acc_mean", description="picks best.safetensors; nll/ece/brier: min")
+
+    @field_validator("best_metric")
+    @classmethod
+    def _known_metric(cls, v: str) -> str:
+        from coterie.training.best_weights import check_metric
+
+        return check_metric(v)
 
     @model_validator(mode="after")
     def _frozen_in_range(self) -> TrainConfig:

@@ -1,5 +1,6 @@
 """Datasets: MNIST-1D (generated offline), sklearn digits, CIFAR-10/100 from pickle batches, DNA methylation (GEO
-series matrix, tables, simulator), seeded splits."""
+series matrix, tables, simulator), seeded splits (``load_splits``: random or official), batch augmentation
+(``augment.build_augment``)."""
 
 from coterie.data.cifar import load_cifar
 from coterie.data.dataset import Splits, TensorData, random_splits, split_indices
@@ -16,6 +17,7 @@ from coterie.data.methylation import (
 )
 from coterie.data.mnist1d import load_mnist1d
 from coterie.data.registry import load_dataset, names, register_dataset
+from coterie.data.splits import load_splits, official_names, register_official
 
 __all__ = [
     "MethylationData",
@@ -28,11 +30,14 @@ __all__ = [
     "load_digits",
     "load_methylation",
     "load_mnist1d",
+    "load_splits",
     "names",
+    "official_names",
     "random_splits",
     "read_geo_series_matrix",
     "read_methylation_table",
     "register_dataset",
+    "register_official",
     "simulate_methylation",
     "split_indices",
     "split_samples",

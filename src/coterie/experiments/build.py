@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import inspect
 import math
+from pathlib import Path
 from typing import Any
 
 from coterie import models, objectives
 from coterie.config import DataConfig, EnsembleConfig, ModelConfig, ObjectiveConfig, TrainConfig
-from coterie.data import Splits, load_dataset, random_splits
+from coterie.data import Splits, load_splits
 from coterie.ensemble import Ensemble
+from coterie.experiments.registry import ExperimentConfig
+from coterie.experiments.rundir import RunDir
 from coterie.objectives.base import Objective
 from coterie.training import Trainer
+from coterie.training.callbacks import Callback
 
 
 def build_splits(cfg: DataConfig, seed: int) -> Splits:
-    """Load the dataset and split it with ``cfg.split_seed`` (or the run seed)."""
+    """Load the dataset and split it (``cfg.split``: random or official) with ``cfg.split_seed`` (or the run seed)."""
     kwargs: dict[str, Any] = {}
     if cfg.name == "mnist1d" and cfg.num_samples is not None:
         kwargs["num_samples"] = cfg.num_samples
     if cfg.name.startswith("cifar"):
         kwargs["data_dir"] = cfg.data_dir or "."
-    data = load_dataset(cfg.name, **kwargs)
     split_seed = seed if cfg.split_seed is None else cfg.split_seed
-    return random_splits(data, cfg.val_fraction, cfg.test_fraction, split_seed)
+    return load_splits(cfg.name, split=cfg.split, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
+                       seed=split_seed, **kwargs)
 
 
 def infer_model_kwargs(
@@ -43,9 +47,25 @@ def infer_model_kwargs(
     return out
 
 
+def resolved_model_kwargs(model: ModelConfig, splits: Splits) -> dict[str, Any]:
+    """Every keyword argument the members are built with: the config's own plus those inferred from the data."""
+    return infer_model_kwargs(model.name, splits.input_shape, splits.num_classes, model.kwargs)
+
+
+def record_model_kwargs(
+    rundir: RunDir, config: ExperimentConfig, kwargs: dict[str, Any], section: str = "model"
+) -> None:
+    """Rewrite ``config.yaml`` with ``<section>.kwargs = kwargs`` (the resolved arguments), so the run directory
+    describes its members completely and :func:`coterie.load` rebuilds them without the data. ``fingerprint.json``
+    (the config as given) is not touched."""
+    raw = config.model_dump(mode="json")
+    raw[section] = {**raw[section], "kwargs": kwargs}
+    rundir.write_config(raw)
+
+
 def build_ensemble(model: ModelConfig, ens: EnsembleConfig, splits: Splits, seed: int) -> Ensemble:
     """``ens.size`` independently initialised members (member i seeded by seed·1000 + i)."""
-    kwargs = infer_model_kwargs(model.name, splits.input_shape, splits.num_classes, model.kwargs)
+    kwargs = resolved_model_kwargs(model, splits)
     return Ensemble.from_factory(model.name, ens.size, seed=seed * 1000, executor=ens.executor, **kwargs)
 
 
@@ -74,4 +94,15 @@ def build_trainer(cfg: TrainConfig, ensemble: Ensemble, objective: Objective, ru
         run_dir=run_dir,
         checkpoint_every=cfg.checkpoint_every,
         max_steps_per_epoch=cfg.max_steps_per_epoch,
+        callbacks=log_callbacks(cfg, run_dir),
     )
+
+
+def log_callbacks(cfg: ExperimentConfig, run_dir: Any) -> list[Callback]:
+    """The Trainer callbacks the config's ``log:`` section asks for: a TensorBoard logger writing into
+    ``RUN_DIR/tensorboard`` when ``log.tensorboard`` is set and there is a run directory; else none."""
+    if not cfg.log.tensorboard or run_dir is None:
+        return []
+    from coterie.training.tensorboard import TensorBoardLogger
+
+    return [TensorBoardLogger(Path(run_dir) / "tensorboard")]

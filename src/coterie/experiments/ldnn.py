@@ -137,11 +137,10 @@ class _Task:
         d = cfg.data
         self.traj = None
         if cfg.task == "mnist1d":
-            from coterie.data import load_mnist1d, random_splits
+            from coterie.data import load_splits
 
-            self.splits = random_splits(
-                load_mnist1d(num_samples=d.num_samples), d.val_fraction, d.test_fraction, cfg.seed
-            )
+            self.splits = load_splits("mnist1d", split="random", val_fraction=d.val_fraction,
+                                      test_fraction=d.test_fraction, seed=cfg.seed, num_samples=d.num_samples)
             self.classification = True
         else:
             from coterie.data.physics import simulate_henon_heiles, simulate_vanderpol
