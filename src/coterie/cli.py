@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 import time
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="coterie: neural-network diversity experiments.")
+APP_HELP = (
+    "coterie: neural-network diversity experiments.\n\n"
+    "Exit codes: 0 done; 1 the run failed (one line; the traceback with --verbose); 2 bad input or usage, nothing "
+    "done (an invalid config, option or --set value; a run directory holding another configuration; a corrupt sweep "
+    "database; --device cuda without CUDA; a sweep file given to `run`)."
+)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=APP_HELP)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -45,8 +53,28 @@ def resolve_config_path(config: str) -> Path:
     raise typer.BadParameter(f"config {config!r} not found (neither a file nor a bundled config; see `coterie list`)")
 
 
+class DeviceChoice(str, Enum):
+    """``--device``: ``auto`` picks CUDA when available, else the CPU."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from coterie import __version__
+
+        console.print(f"coterie {__version__}", markup=False, highlight=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _startup() -> None:
+def _startup(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
     """Runs before every command: process-wide settings that are the application's to make."""
     from coterie.utils.allocator import keep_freed_memory_from_env
 
@@ -57,29 +85,83 @@ def _default_out(stem: str) -> Path:
     return Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+SetOption = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option("--set", help="override a config field: --set objective.params.beta=-0.5 (a YAML value; repeatable)"),
+]
+DeviceOption = Annotated[
+    Optional[DeviceChoice],  # noqa: UP045
+    typer.Option(help="where to run (default: the config's device, auto); cuda without CUDA is an error (exit 2)"),
+]
+
+
 @app.command()
 def run(
     config: Annotated[str, typer.Argument(help="YAML config file or bundled config name")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="run directory")] = None,  # noqa: UP045
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    device: DeviceOption = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="folder with user-provided data (CIFAR)")] = None,  # noqa: UP045
     data_file: Annotated[Optional[Path], typer.Option(help="a data file (GEO series matrix, CSV)")] = None,  # noqa: UP045
     seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,  # noqa: UP045
+    sets: SetOption = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="move OUT's old contents to OUT/.previous-<UTC time>/ and start afresh")
+    ] = False,
     nproc: Annotated[int, typer.Option("--nproc", min=1, help="member-parallel processes (gloo CPU, nccl CUDA)")] = 1,
+    tensorboard: Annotated[
+        bool, typer.Option("--tensorboard", help="also write TensorBoard events to OUT/tensorboard (log.tensorboard)")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run one experiment config into a run directory (config.yaml, metrics.jsonl, results.json, checkpoints, PNGs).
 
-    With ``--nproc K`` (or under torchrun) the members are trained in K processes (coterie.training.distributed).
+    The directory also holds fingerprint.json, the fingerprint of the configuration that made its numbers.
+
+    Re-running into the same OUT resumes an unfinished run, or does nothing for a finished one.
+
+    A different configuration there stops with exit 2 and changes nothing: use another --out, or --restart.
+
+    With --nproc K (or under torchrun) the members are trained in K processes (coterie.training.distributed).
     """
-    from coterie.config import ConfigError, load_config, with_overrides
-    from coterie.experiments.runner import run_config
+    from coterie.cli_support import exit_codes
 
     _setup_logging(verbose)
     path = resolve_config_path(config)
+    with exit_codes(verbose):
+        sets = [*(sets or []), "log.tensorboard=true"] if tensorboard else sets
+        cfg = _resolve_run_config(config, path, sets, device, seed, data_dir, data_file)
+        from coterie.experiments.extras import require_config_extras
+
+        require_config_extras(cfg)  # a missing optional package: one line, exit 2, nothing written
+        out = out or _default_out(path.stem)
+        results = _run_resolved(cfg, out, restart, nproc)
+    console.print(f"[green]finished[/] {cfg.experiment} → {out}")
+    _print_results_summary(results)
+
+
+def _resolve_run_config(
+    given: str,
+    path: Path,
+    sets: list[str] | None,
+    device: DeviceChoice | None,
+    seed: int | None,
+    data_dir: Path | None,
+    data_file: Path | None,
+) -> Any:
+    """The validated effective config: the file, then ``--set``, then the dedicated options; the device checked.
+
+    Raises bad input (exit 2) before anything is written."""
+    from coterie.cli_support import check_device, is_sweep_file, parse_assignments
+    from coterie.config import ConfigError, load_config, with_overrides
+    from coterie.utils.errors import InputError
+
+    if is_sweep_file(path):
+        raise InputError(f"{given} is a sweep file: use `coterie sweep {given}`")
     try:
         cfg = load_config(path)
-        overrides: dict[str, object] = {"device": device}
+        overrides: dict[str, object] = parse_assignments(sets or [])
+        if device is not None:
+            overrides["device"] = device.value
         if seed is not None:
             overrides["seed"] = seed
         if data_dir is not None:
@@ -88,29 +170,29 @@ def run(
             if "data_file" not in type(cfg).model_fields:
                 raise ConfigError(f"experiment {cfg.experiment!r} takes no data_file")
             overrides["data_file"] = str(data_file)
-        cfg = with_overrides(cfg, overrides)
+        cfg = with_overrides(cfg, overrides) if overrides else cfg
     except ConfigError as e:
-        err_console.print(f"[red]{path}: {e}")
-        raise typer.Exit(2) from None
-    out = out or _default_out(path.stem)
+        with_sets = f" with --set {' '.join(sets)}" if sets else ""
+        raise ConfigError(f"{path}{with_sets}: {e}") from None
+    check_device(cfg.device)
+    return cfg
+
+
+def _run_resolved(cfg: Any, out: Path, restart: bool, nproc: int) -> dict:
+    """Guard (or restart) the run directory, then run in this process, K processes or as a torchrun worker."""
+    from coterie.experiments.runner import guard_run_dir, run_config
     from coterie.training import distributed
+    from coterie.utils.errors import InputError
 
     parallel = nproc > 1 or distributed.env_world_size() > 1
     if parallel and cfg.experiment not in distributed.SUPPORTED_EXPERIMENTS:
-        err_console.print(f"[red]--nproc/torchrun supports experiments {distributed.SUPPORTED_EXPERIMENTS} only")
-        raise typer.Exit(2)
-    try:
-        if distributed.env_world_size() > 1:  # a worker started by torchrun
-            results = distributed.run_worker(cfg, out)
-        elif nproc > 1:
-            results = distributed.run_member_parallel(cfg, out, nproc)
-        else:
-            results = run_config(cfg, out)
-    except distributed.WorkerFailedError as e:
-        err_console.print(f"[red]{e}")
-        raise typer.Exit(1) from None
-    console.print(f"[green]finished[/] {cfg.experiment} → {out}")
-    _print_results_summary(results)
+        raise InputError(f"--nproc/torchrun supports experiments {distributed.SUPPORTED_EXPERIMENTS} only")
+    if distributed.env_world_size() > 1:  # a worker started by torchrun: each rank guards its own directory
+        return distributed.run_worker(cfg, out)
+    guard_run_dir(cfg, out, restart)  # before anything is written (the K-process launch writes out/workers/)
+    if nproc > 1:
+        return distributed.run_member_parallel(cfg, out, nproc)
+    return run_config(cfg, out)
 
 
 def _print_results_summary(results: dict) -> None:
@@ -182,34 +264,47 @@ def sweep(
     workers: Annotated[int, typer.Option("--workers", "-w", help="runs at once")] = 1,
     backend: Annotated[str, typer.Option(help="local (process pool) or ray")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: local instance)")] = None,  # noqa: UP045
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    device: DeviceOption = None,
+    sets: SetOption = None,
     threads: Annotated[int, typer.Option(help="torch threads per run (0: torch default)")] = 1,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run a grid of configs; every finished run is recorded in OUT/results.sqlite and skipped when re-run."""
-    from coterie.sweep import StoreError, SweepError, load_sweep, run_sweep
+    """Run a grid of configs; every finished run is recorded in OUT/results.sqlite and skipped when re-run.
+
+    --set changes the base configuration (a grid field cannot be set: change the grid).
+
+    A grid point whose run directory holds another configuration stops the sweep before any run starts (exit 2).
+    """
+    from coterie.cli_support import check_device, exit_codes, parse_assignments
+    from coterie.sweep import SweepError, load_sweep, run_sweep
+    from coterie.utils.errors import InputError
 
     _setup_logging(verbose)
     if backend not in ("local", "ray"):
         err_console.print(f"[red]--backend must be local or ray, got {backend!r}")
         raise typer.Exit(2)
     path = resolve_config_path(config)
-    try:
-        spec = load_sweep(path)
-    except SweepError as e:
-        err_console.print(f"[red]{path}: {e}")
-        raise typer.Exit(2) from None
-    out = out or Path("runs") / spec.name
-    try:
-        outcome = run_sweep(spec, out, workers=workers, backend=backend, address=address,  # type: ignore[arg-type]
-                            threads_per_worker=threads or None,
-                            overrides={"device": device} if device != "auto" else None)
-    except SweepError as e:
-        err_console.print(f"[red]{path}: {e}")
-        raise typer.Exit(2) from None
-    except StoreError as e:
-        err_console.print(f"[red]{e}")
-        raise typer.Exit(3) from None
+    with exit_codes(verbose):
+        try:
+            spec = load_sweep(path)
+        except SweepError as e:
+            raise SweepError(f"{path}: {e}") from None
+        overrides = parse_assignments(sets or [])
+        in_grid = sorted(k for k in overrides if k in spec.grid)
+        if in_grid:
+            raise InputError(f"--set {', '.join(in_grid)}: a grid field of this sweep; change sweep.grid instead")
+        if device is not None:
+            overrides["device"] = device.value
+        check_device(str(overrides.get("device", spec.base.get("device", "auto"))))
+        from coterie.experiments.extras import require_sweep_extras
+
+        require_sweep_extras(backend, spec.base, overrides)  # a missing optional package: one line, exit 2
+        out = out or Path("runs") / spec.name
+        try:
+            outcome = run_sweep(spec, out, workers=workers, backend=backend, address=address,  # type: ignore[arg-type]
+                                threads_per_worker=threads or None, overrides=overrides or None)
+        except SweepError as e:
+            raise SweepError(f"{path}: {e}") from None
     table = Table(title=f"sweep {spec.name} → {out}")
     for col in ("runs", "finished before", "started now", "failed", "held by another sweep"):
         table.add_column(col, justify="right")

@@ -41,7 +41,7 @@ from coterie.config import DataConfig, ModelConfig, OptimizerConfig, ScheduleCon
 from coterie.data import Splits
 from coterie.ensemble import Ensemble
 from coterie.experiments.artifacts import expansion as artifacts
-from coterie.experiments.build import build_splits, infer_model_kwargs
+from coterie.experiments.build import build_splits, infer_model_kwargs, log_callbacks
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
 from coterie.metrics import ensemble_summary
@@ -92,7 +92,7 @@ def _trainer(cfg: ExpansionConfig, ens: Ensemble, beta_bar: float, epochs: int, 
         momentum=cfg.optimizer.momentum, weight_decay=cfg.optimizer.weight_decay, nesterov=cfg.optimizer.nesterov,
         schedule=cfg.schedule.name, step_size=cfg.schedule.step_size, gamma=cfg.schedule.gamma, epochs=epochs,
         batch_size=cfg.batch_size, seed=seed, device=cfg.device, frozen=frozen, run_dir=run_dir,
-        max_steps_per_epoch=cfg.max_steps_per_epoch, progress=False,
+        max_steps_per_epoch=cfg.max_steps_per_epoch, progress=False, callbacks=log_callbacks(cfg, run_dir),
     )
 
 

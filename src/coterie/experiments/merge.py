@@ -38,7 +38,7 @@ from coterie import merging
 from coterie.config import DataConfig, EnsembleConfig, ModelConfig, OptimizerConfig, ScheduleConfig, Strict
 from coterie.data import Splits
 from coterie.experiments.artifacts import merge as artifacts
-from coterie.experiments.build import build_ensemble, build_splits, infer_model_kwargs
+from coterie.experiments.build import build_ensemble, build_splits, infer_model_kwargs, log_callbacks
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
 from coterie.merging.scoring import PopulationScorer
@@ -136,6 +136,7 @@ def _train_members(cfg: MergeConfig, splits: Splits, rundir: RunDir) -> list[nn.
         seed=cfg.seed,
         device=cfg.device,
         run_dir=rundir.path / "training",
+        callbacks=log_callbacks(cfg, rundir.path / "training"),
     )
     trainer.fit(splits.train, splits.val)
     members = [m.eval() for m in ensemble.members]

@@ -12,12 +12,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from coterie.experiments.rundir import RunDir
 
 if TYPE_CHECKING:
     import torch
+
+
+class LogConfig(BaseModel):
+    """``log:`` what a run writes besides metrics.jsonl (never changes its numbers).
+
+    ``tensorboard``: also TensorBoard event files in ``RUN_DIR/tensorboard`` (needs the ``tensorboard`` package).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    tensorboard: bool = False
 
 
 class ExperimentConfig(BaseModel):
@@ -29,6 +40,7 @@ class ExperimentConfig(BaseModel):
     name: str = ""
     seed: int = 0
     device: str = "auto"
+    log: LogConfig = Field(default_factory=LogConfig)
 
 
 C = TypeVar("C", bound=ExperimentConfig)

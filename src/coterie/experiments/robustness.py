@@ -43,7 +43,7 @@ from coterie.data import Splits, TensorData
 from coterie.ensemble import Ensemble
 from coterie.ensemble.combine import combine
 from coterie.experiments.artifacts import robustness as artifacts
-from coterie.experiments.build import build_objective, build_splits, infer_model_kwargs
+from coterie.experiments.build import build_objective, build_splits, infer_model_kwargs, log_callbacks
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
 from coterie.metrics.cka import layerwise_cka
@@ -244,6 +244,7 @@ def _train(
         run_dir=run_dir,
         max_steps_per_epoch=cfg.max_steps_per_epoch,
         progress=False,
+        callbacks=log_callbacks(cfg, run_dir),
     )
     history = trainer.fit(splits.train, splits.val)
     ens.eval()
