@@ -446,14 +446,11 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
 
 def _figures(rundir: RunDir, search: dict[str, Any], curves: dict[str, list[float]],
              preds: dict[str, np.ndarray], ages: np.ndarray) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from coterie.utils.figures import subplots
 
     if search.get("history"):
         h = search["history"]
-        fig, ax = plt.subplots(figsize=(5, 3.5))
+        fig, ax = subplots(figsize=(5, 3.5))
         gens = [r["generation"] for r in h]
         ax.plot(gens, [r["best_fitness"] for r in h], "o-", label="best of generation")
         ax.plot(gens, [r["mean_fitness"] for r in h], "s--", label="population mean")
@@ -464,7 +461,7 @@ def _figures(rundir: RunDir, search: dict[str, Any], curves: dict[str, list[floa
         ax.legend()
         rundir.save_figure(fig, "ga_history.png")
     if curves:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
+        fig, ax = subplots(figsize=(5, 3.5))
         for name, c in curves.items():
             ax.plot(range(1, len(c) + 1), c, label=name)
         ax.set_xlabel("epoch")
@@ -476,7 +473,7 @@ def _figures(rundir: RunDir, search: dict[str, Any], curves: dict[str, list[floa
         n = len(preds)
         cols = min(n, 3)
         rows = (n + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+        fig, axes = subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
         lim = [0.0, float(max(ages.max(), max(p.max() for p in preds.values()))) + 2]
         for ax, (name, p) in zip(axes.flat, preds.items()):
             ax.scatter(ages, p, s=6, alpha=0.6)

@@ -38,7 +38,13 @@ from coterie import merging
 from coterie.config import DataConfig, EnsembleConfig, ModelConfig, OptimizerConfig, ScheduleConfig, Strict
 from coterie.data import Splits
 from coterie.experiments.artifacts import merge as artifacts
-from coterie.experiments.build import build_ensemble, build_splits, infer_model_kwargs, log_callbacks
+from coterie.experiments.build import (
+    build_data_augment,
+    build_ensemble,
+    build_splits,
+    infer_model_kwargs,
+    log_callbacks,
+)
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
 from coterie.merging.scoring import PopulationScorer
@@ -137,6 +143,7 @@ def _train_members(cfg: MergeConfig, splits: Splits, rundir: RunDir) -> list[nn.
         device=cfg.device,
         run_dir=rundir.path / "training",
         callbacks=log_callbacks(cfg, rundir.path / "training"),
+        augment=build_data_augment(cfg.data, splits.input_shape),
     )
     trainer.fit(splits.train, splits.val)
     members = [m.eval() for m in ensemble.members]
@@ -241,14 +248,11 @@ def _table(title: str, parents: list[dict[str, Any]], ensemble_acc: float, merge
 
 
 def _plots(rundir: RunDir, pair: dict[str, Any], segments: dict[str, dict[str, list[float]]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from coterie.utils.figures import subplots
 
     hist = {k: v["history"] for k, v in pair["merged"].items() if "history" in v}
     if hist:
-        fig, ax = plt.subplots(figsize=(6.5, 4))
+        fig, ax = subplots(figsize=(6.5, 4))
         for name, h in hist.items():
             gens = range(1, len(h["best"]) + 1)
             (line,) = ax.plot(gens, h["best"], marker="o", ms=3, label=f"{name} best")
@@ -259,7 +263,7 @@ def _plots(rundir: RunDir, pair: dict[str, Any], segments: dict[str, dict[str, l
         ax.legend(fontsize=7)
         rundir.save_figure(fig, "fitness_progression.png")
     if segments:
-        fig, ax = plt.subplots(figsize=(6.5, 4))
+        fig, ax = subplots(figsize=(6.5, 4))
         for name, s in segments.items():
             ax.plot(s["alpha"], s["acc"], marker=".", label=name)
             if "acc_bn" in s:

@@ -35,11 +35,12 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from coterie.attacks.evaluate import AttackSettings, transfer_accuracy, whitebox_accuracy
 from coterie.config import DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig, ScheduleConfig, Strict
 from coterie.data import Splits, TensorData
+from coterie.data.augment import build_augment, validate_augment_spec
 from coterie.ensemble import Ensemble
 from coterie.ensemble.combine import combine
 from coterie.experiments.artifacts import robustness as artifacts
@@ -61,12 +62,24 @@ AttackName = Literal["fgsm", "bim", "mim", "pgd"]
 
 
 class MethodConfig(Strict):
-    """One target ensemble: a label (table row), its objective, optional epochs and a method to start from."""
+    """One target ensemble: a label (table row), its objective, optional epochs and a method to start from.
+    ``augment``, when given, replaces ``data.augment`` for this method's training batches (GAL's official setting
+    adds Gaussian noise to the crop + flip of the others)."""
 
     label: str
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     epochs: int | None = Field(default=None, ge=1)
     init_from: str | None = None
+    augment: dict[str, Any] | None = None
+
+    @field_validator("augment")
+    @classmethod
+    def _augment_keys(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        return validate_augment_spec(v) if v is not None else None
+
+    def augment_spec(self, data: DataConfig) -> dict[str, Any] | None:
+        """This method's training augmentation: its own ``augment`` if set, else ``data.augment``."""
+        return self.augment if self.augment is not None else data.augment
 
 
 def default_methods() -> list[MethodConfig]:
@@ -179,7 +192,8 @@ def all_methods(cfg: RobustnessConfig) -> list[MethodConfig]:
     for k in cfg.parl_ablation:
         assert parl is not None
         obj = ObjectiveConfig(name=parl.objective.name, params={**parl.objective.params, "layers": k})
-        methods.append(MethodConfig(label=f"{cfg.parl_label}/{k}", objective=obj, epochs=parl.epochs))
+        methods.append(MethodConfig(label=f"{cfg.parl_label}/{k}", objective=obj, epochs=parl.epochs,
+                                    augment=parl.augment))
     return methods
 
 
@@ -201,6 +215,10 @@ def validate_objectives(cfg: RobustnessConfig, splits: Splits) -> None:
     """Build every objective and resolve its layers on a member before any training (bad K or names fail here)."""
     probe = _make_ensemble(cfg, splits, 0)
     for m in all_methods(cfg):
+        try:
+            build_augment(m.augment_spec(cfg.data), splits.input_shape)
+        except ValueError as e:
+            raise ValueError(f"method {m.label!r}: {e}") from None
         obj = build_objective(m.objective)
         bind = getattr(obj, "bind", None)
         if bind is not None:
@@ -219,6 +237,7 @@ def _train(
     epochs: int,
     run_dir: Path,
     init_state: dict[str, torch.Tensor] | None = None,
+    augment: dict[str, Any] | None = None,
 ) -> tuple[Ensemble, list[dict[str, Any]]]:
     ens = _make_ensemble(cfg, splits, init_seed)
     if init_state is not None:
@@ -245,6 +264,7 @@ def _train(
         max_steps_per_epoch=cfg.max_steps_per_epoch,
         progress=False,
         callbacks=log_callbacks(cfg, run_dir),
+        augment=build_augment(augment, splits.input_shape),
     )
     history = trainer.fit(splits.train, splits.val)
     ens.eval()
@@ -286,6 +306,7 @@ def run_repeat(cfg: RobustnessConfig, splits: Splits, rundir: RunDir, repeat: in
         data_seed=seed + 7919 * cfg.surrogate_seed_offset,
         epochs=default_epochs,
         run_dir=rdir / "surrogate",
+        augment=cfg.data.augment,
     )
     targets: dict[str, Ensemble] = {}
     out: dict[str, Any] = {"seed": seed, "train": {}, "clean": {}}
@@ -301,6 +322,7 @@ def run_repeat(cfg: RobustnessConfig, splits: Splits, rundir: RunDir, repeat: in
             epochs=m.epochs or default_epochs,
             run_dir=rdir / m.label.replace("/", "_"),
             init_state=init_state,
+            augment=m.augment_spec(cfg.data),
         )
         targets[m.label] = ens
         out["train"][m.label] = {
@@ -434,14 +456,11 @@ def summarise(cfg: RobustnessConfig, repeats: list[dict[str, Any]]) -> dict[str,
 # ---------------------------------------------------------------------------------------------------------- plots
 def plot_curves(res: dict[str, Any], mode: str, labels: list[str], title: str) -> Any:
     """Accuracy vs ε, one panel per attack (seed 002 Figs 3–5)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from coterie.utils.figures import subplots
 
     attacks = list(res["curves"][mode])
     eps = res["eps"] if mode == "blackbox" else res["whitebox_eps"]
-    fig, axes = plt.subplots(1, len(attacks), figsize=(3.6 * len(attacks), 3.2), squeeze=False)
+    fig, axes = subplots(1, len(attacks), figsize=(3.6 * len(attacks), 3.2), squeeze=False)
     for ax, a in zip(axes[0], attacks):
         for k in labels:
             c = res["curves"][mode][a][k]
@@ -461,13 +480,10 @@ def plot_curves(res: dict[str, Any], mode: str, labels: list[str], title: str) -
 
 def plot_cka(res: dict[str, Any], labels: list[str]) -> Any:
     """Layer-wise linear CKA of each member pair (seed 002 Fig. 2); the legend gives the overall mean."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from coterie.utils.figures import subplots
 
     layers = res["cka_layers"]
-    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.2), squeeze=False, sharey=True)
+    fig, axes = subplots(1, len(labels), figsize=(4.2 * len(labels), 3.2), squeeze=False, sharey=True)
     for ax, k in zip(axes[0], labels):
         pairs = np.asarray(res["cka_per_layer_pairs"][k]["mean"])  # (L, P)
         n = round((1 + math.sqrt(1 + 8 * pairs.shape[1])) / 2)

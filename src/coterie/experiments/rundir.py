@@ -128,11 +128,8 @@ class RunDir:
         return json.loads(self.results_path.read_text())
 
     def save_figure(self, fig: Any, name: str) -> Path:
-        """Save a matplotlib figure as ``name`` (PNG) in the run directory and close it."""
-        import matplotlib.pyplot as plt
+        """Save a matplotlib figure as ``name`` (PNG) in the run directory (a pyplot-made figure is also closed)."""
+        from coterie.utils.figures import save_figure
 
         self.path.mkdir(parents=True, exist_ok=True)
-        out = self.path / name
-        fig.savefig(out, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        return out
+        return save_figure(fig, self.path / name, dpi=110, bbox_inches="tight")

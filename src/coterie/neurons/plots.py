@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
+
+from coterie.utils.figures import subplots
 
 ARM_COLORS = {
     "type1": "#f2c500",
@@ -35,8 +34,8 @@ def activation_evolution(
 ) -> Figure:
     """One panel per learned activation: its curve at each snapshot, violet (start) to red (end)."""
     names = list(snapshots[0][1])
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
-    cmap = plt.get_cmap("rainbow")
+    fig, axes = subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    cmap = matplotlib.colormaps["rainbow"]
     steps = [s for s, _ in snapshots]
     top = max(steps) or 1
     g = np.asarray(grid)
@@ -46,7 +45,7 @@ def activation_evolution(
         ax.set_title(name.replace("types.", "type ").replace("body.", ""), fontsize=9)
         ax.set_xlabel("a")
         ax.set_ylabel("σ(a)")
-    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, top))
+    sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=matplotlib.colors.Normalize(0, top))
     fig.colorbar(sm, ax=axes[0].tolist(), label="outer step")
     if title:
         fig.suptitle(title)
@@ -56,7 +55,7 @@ def activation_evolution(
 def arm_boxplot(values: Mapping[str, Sequence[float]], ylabel: str, title: str = "", log: bool = False) -> Figure:
     """Box-and-whisker plot of one value per seed for each arm (type1, type2, mix, baselines)."""
     arms = list(values)
-    fig, ax = plt.subplots(figsize=(1.1 * len(arms) + 2, 3.6))
+    fig, ax = subplots(figsize=(1.1 * len(arms) + 2, 3.6))
     data = [np.asarray(values[a], dtype=float) for a in arms]
     bp = ax.boxplot(data, patch_artist=True, showmeans=True)
     ax.set_xticks(range(1, len(arms) + 1), arms)
@@ -78,7 +77,7 @@ def metric_vs_participation(
     """Joint densities ρ(A, r) per arm (Fig 8): points plus Gaussian-KDE contours where there is spread."""
     from scipy.stats import gaussian_kde
 
-    fig, ax = plt.subplots(figsize=(5.4, 4.2))
+    fig, ax = subplots(figsize=(5.4, 4.2))
     for i, arm in enumerate(metric):
         a = np.asarray(metric[arm], dtype=float)
         r = np.asarray(ratio[arm], dtype=float)
@@ -106,7 +105,7 @@ def metric_vs_participation(
 
 def spectral_densities(densities: Mapping[str, object], title: str = "") -> Figure:
     """Hessian eigenvalue densities (SLQ, Gaussian-smoothed) per arm on a shared symmetric-log axis."""
-    fig, ax = plt.subplots(figsize=(5.8, 3.8))
+    fig, ax = subplots(figsize=(5.8, 3.8))
     lo = min(d.eig_range[0] for d in densities.values())  # type: ignore[attr-defined]
     hi = max(d.eig_range[1] for d in densities.values())  # type: ignore[attr-defined]
     pad = 0.05 * (hi - lo + 1e-12)
@@ -124,8 +123,8 @@ def spectral_densities(densities: Mapping[str, object], title: str = "") -> Figu
 def orbits(states: Sequence[np.ndarray], labels: Sequence[str], axes_names: tuple[str, str], title: str = "") -> Figure:
     """Phase or position-space orbits, time coded violet to red along each."""
     n = len(states)
-    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.2), squeeze=False)
-    cmap = plt.get_cmap("rainbow")
+    fig, axes = subplots(1, n, figsize=(3.3 * n, 3.2), squeeze=False)
+    cmap = matplotlib.colormaps["rainbow"]
     for ax, s, lab in zip(axes[0], states, labels):
         s = np.asarray(s)
         ax.scatter(s[:, 0], s[:, 1], c=np.linspace(0, 1, len(s)), cmap=cmap, s=2)
@@ -139,7 +138,7 @@ def orbits(states: Sequence[np.ndarray], labels: Sequence[str], axes_names: tupl
 
 def energy_drift(series: Mapping[str, np.ndarray], dt: float, ylabel: str = "H(t) − H(0)", title: str = "") -> Figure:
     """Energy error along rollouts, one line per (model, integrator)."""
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    fig, ax = subplots(figsize=(5.6, 3.6))
     for name, e in series.items():
         e = np.asarray(e)
         ax.plot(np.arange(e.size) * dt, e - e[0], label=name, lw=1.2)

@@ -1,11 +1,9 @@
-"""Shared figure helpers: Agg backend and a consistent colour per coupling regime."""
+"""Shared figure helpers: a consistent colour per coupling regime (figures are drawn without pyplot:
+:mod:`coterie.utils.figures`)."""
 
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib.colors import Colormap
 
 
@@ -19,7 +17,7 @@ def regime_color(beta_bar: float) -> str:
 
 
 def cmap(name: str = "viridis") -> Colormap:
-    return plt.get_cmap(name)
+    return matplotlib.colormaps[name]
 
 
 def regime_label(beta_bar: float) -> str:

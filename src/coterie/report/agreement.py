@@ -8,14 +8,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from coterie.analysis.agreement import confidence_vs_voters, entropy_histograms, true_class_probabilities
-from coterie.report._style import plt, regime_color, regime_label
+from coterie.report._style import regime_color, regime_label
 from coterie.report.rundata import RunData
+from coterie.utils.figures import subplots
 
 
 def p1_p2_scatter(runs: Sequence[RunData], max_points: int = 1500) -> Figure:
     """Fig 5a (projected): p_1(y|x) vs p_2(y|x) per test sample, colour = ensemble correct (blue) or not (red),
     marker size ∝ p_ens(y|x)."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.5), squeeze=False)
+    fig, axes = subplots(1, len(runs), figsize=(3.6 * len(runs), 3.5), squeeze=False)
     for ax, run in zip(axes[0], runs):
         tl = run.test_logits()
         if tl is None:
@@ -38,7 +39,7 @@ def p1_p2_scatter(runs: Sequence[RunData], max_points: int = 1500) -> Figure:
 def entropy_histogram(runs: Sequence[RunData], bins: int = 20, all_members: bool = False) -> Figure:
     """Fig 5b (one member per run) or Fig S5 (``all_members``: one line per member, one panel per run)."""
     if all_members:
-        fig, axes = plt.subplots(1, len(runs), figsize=(3.8 * len(runs), 3.2), squeeze=False, sharey=True)
+        fig, axes = subplots(1, len(runs), figsize=(3.8 * len(runs), 3.2), squeeze=False, sharey=True)
         for ax, run in zip(axes[0], runs):
             tl = run.test_logits()
             if tl is None:
@@ -52,7 +53,7 @@ def entropy_histogram(runs: Sequence[RunData], bins: int = 20, all_members: bool
         axes[0][0].set_ylabel("fraction of samples")
         fig.tight_layout()
         return fig
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = subplots(figsize=(5.0, 3.4))
     for run in runs:
         tl = run.test_logits()
         if tl is None:
@@ -69,7 +70,7 @@ def entropy_histogram(runs: Sequence[RunData], bins: int = 20, all_members: bool
 
 def confidence_voters(runs: Sequence[RunData], seed: int = 0) -> Figure:
     """Fig 5c: p_ens(y_true|x) vs the number of members voting correctly, with the Spearman correlation."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.8 * len(runs), 3.4), squeeze=False, sharey=True)
+    fig, axes = subplots(1, len(runs), figsize=(3.8 * len(runs), 3.4), squeeze=False, sharey=True)
     rng = np.random.default_rng(seed)
     for ax, run in zip(axes[0], runs):
         tl = run.test_logits()

@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+
+from coterie.utils.figures import subplots
 
 
 def learning_curves(history: Sequence[dict[str, Any]], title: str = "") -> Figure:
     """Two panels from Trainer records: validation accuracy (members thin, ensemble thick) and training loss."""
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_acc, ax_loss) = subplots(1, 2, figsize=(10, 3.8))
     epochs = [r["epoch"] + 1 for r in history]
     if history and "val_member_acc" in history[0]:
         n = len(history[0]["val_member_acc"])

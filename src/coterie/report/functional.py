@@ -11,14 +11,15 @@ from matplotlib.figure import Figure
 
 from coterie.analysis.functional import js_matrix, trajectory_distances
 from coterie.analysis.mds import Embedding, mds_embedding
-from coterie.report._style import cmap, plt, regime_color, regime_label
+from coterie.report._style import cmap, regime_color, regime_label
 from coterie.report.rundata import RunData
+from coterie.utils.figures import subplots
 
 
 def distance_trajectories(runs: Sequence[RunData]) -> Figure:
     """Fig 2b: per epoch, d(n_1, n_2) (validation JS) against each network's KL(q‖p_i); light → dark with training.
     Uses the ``val_js_matrix`` / ``val_member_kl`` records of ``colearn`` runs."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    fig, ax = subplots(figsize=(5.6, 4.0))
     for run in runs:
         hist = [r for r in run.history if "val_js_matrix" in r]
         if not hist:
@@ -46,7 +47,7 @@ def _rgb(color: str) -> tuple[float, float, float]:
 
 def js_matrices(runs: Sequence[RunData]) -> Figure:
     """Fig 4a: d(n_i, n_j) between all members at the end of training, on the test split, one panel per run."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.3), squeeze=False)
+    fig, axes = subplots(1, len(runs), figsize=(3.6 * len(runs), 3.3), squeeze=False)
     mats = []
     for run in runs:
         tl = run.test_logits()
@@ -67,7 +68,7 @@ def mds_trajectory(run: RunData, seed: int = 0, max_points: int = 12) -> tuple[F
     JS distances on a fixed validation subset; crosses mark the start, colour intensity the progress of training.
 
     Returns the figure and the embedding (with the correlation between d and embedding distances)."""
-    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    fig, ax = subplots(figsize=(4.8, 4.2))
     if run.trajectory is None:
         ax.text(0.5, 0.5, "no trajectory recorded", ha="center", va="center")
         return fig, None

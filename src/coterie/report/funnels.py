@@ -9,7 +9,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from coterie.analysis.funnels import funnel, member_columns
-from coterie.report._style import cmap, plt
+from coterie.report._style import cmap
+from coterie.utils.figures import subplots
 
 
 def _band(ax, f: pd.DataFrame, x: str, label: str, color, lw: float = 2.0, ls: str = "-") -> None:
@@ -22,7 +23,7 @@ def members_and_ensemble_funnel(df: pd.DataFrame, n: int, split: str = "test", x
     """Fig 2c: accuracy of each member (up to 2 shown, as in the paper) and of the mean-rule ensemble vs the coupling
     for ensembles of size ``n``; funnels = std over seeds; dashed line = the independent ensemble."""
     sub = df[df["N"] == n]
-    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    fig, ax = subplots(figsize=(5.6, 3.8))
     for i, col in enumerate(member_columns(sub, split)[:2]):
         _band(ax, funnel(sub, col, x, by=()), x, f"network {i + 1}", f"C{i + 1}", lw=1.2)
     ens = funnel(sub, f"{split}.ens_acc_mean", x, by=())
@@ -44,7 +45,7 @@ def ensemble_vs_coupling(df: pd.DataFrame, split: str = "test", x: str = "beta",
     every N, mean ± std over seeds."""
     col = f"{split}.ens_acc_{rule}"
     sizes = sorted(df["N"].unique()) if sizes is None else list(sizes)
-    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    fig, ax = subplots(figsize=(5.6, 3.8))
     cm = cmap("viridis")
     for k, n in enumerate(sizes):
         f = funnel(df[df["N"] == n], col, x, by=())
@@ -62,7 +63,7 @@ def combination_rules(df: pd.DataFrame, split: str = "test", rules: Sequence[str
                       ) -> Figure:
     """Fig S3: one panel per combination rule, ensemble accuracy vs β̄ for every N."""
     sizes = sorted(df["N"].unique())
-    fig, axes = plt.subplots(1, len(rules), figsize=(4.2 * len(rules), 3.6), sharey=True)
+    fig, axes = subplots(1, len(rules), figsize=(4.2 * len(rules), 3.6), sharey=True)
     cm = cmap("viridis")
     for ax, rule in zip(np.atleast_1d(axes), rules):
         col = f"{split}.ens_acc_{rule}"

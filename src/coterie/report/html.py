@@ -22,7 +22,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from coterie.experiments.rundir import atomic_write_text
-from coterie.report._style import plt
+from coterie.utils.figures import release
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     """PNG bytes of a figure (the figure is closed)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    release(fig)
     return buf.getvalue()
 
 

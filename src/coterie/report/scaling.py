@@ -7,13 +7,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from coterie.analysis.scaling import PowerLawFit, difference_from_independent
-from coterie.report._style import plt
+from coterie.utils.figures import subplots
 
 
 def difference_heatmap(df: pd.DataFrame, metric: str = "test.ens_acc_mean") -> Figure:
     """Fig 3b: mean (coupled − independent) ensemble accuracy, paired by seed, per (N, β̄), in percentage points."""
     piv = difference_from_independent(df, metric) * 100
-    fig, ax = plt.subplots(figsize=(6.0, 2.2 + 0.35 * max(1, len(piv))))
+    fig, ax = subplots(figsize=(6.0, 2.2 + 0.35 * max(1, len(piv))))
     if piv.empty:
         ax.text(0.5, 0.5, "no independent (β̄ = 0) runs to compare with", ha="center", va="center")
         return fig
@@ -34,7 +34,7 @@ def difference_heatmap(df: pd.DataFrame, metric: str = "test.ens_acc_mean") -> F
 
 def optimal_scaling(opt: pd.DataFrame, fit: PowerLawFit | None) -> Figure:
     """Fig 3c: the optimal β (chosen on validation) vs N with the fitted power law; inset: log-log axes."""
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.4, 3.4))
+    fig, (ax, ax2) = subplots(1, 2, figsize=(8.4, 3.4))
     n = opt["N"].to_numpy(dtype=float)
     ax.plot(n, opt["beta_opt"], "o", color="tab:red", label="optimal β (validation)")
     if fit is not None:

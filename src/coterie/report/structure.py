@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from coterie.report._style import plt, regime_color, regime_label
+from coterie.report._style import regime_color, regime_label
 from coterie.report.rundata import RunData
+from coterie.utils.figures import subplots
 
 
 def sparsity_during_training(runs: Sequence[RunData], layer: str | None = None) -> Figure:
     """Fig 6a: fraction of inactive units of the first hidden activation layer per epoch (validation), member 1."""
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = subplots(figsize=(5.0, 3.4))
     for run in runs:
         hist = [r for r in run.history if r.get("val_inactive_fraction")]
         if not hist:
@@ -33,7 +34,7 @@ def sparsity_during_training(runs: Sequence[RunData], layer: str | None = None) 
 
 def per_layer_bars(table: pd.DataFrame, ylabel: str, title: str) -> Figure:
     """Fig 6b / Tables S3–S4 as bars: a :func:`coterie.analysis.structure_table` (layers × β̄ mean/std)."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    fig, ax = subplots(figsize=(6.0, 3.4))
     if table.empty:
         ax.text(0.5, 0.5, "no data", ha="center", va="center")
         return fig
@@ -54,7 +55,7 @@ def per_layer_bars(table: pd.DataFrame, ylabel: str, title: str) -> Figure:
 
 def weight_histograms(runs: Sequence[RunData], layer: str, bins: int = 60) -> Figure:
     """Fig 6c: histogram of one member's weights in ``layer`` for each run (coupling regime)."""
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = subplots(figsize=(5.0, 3.4))
     allw = [r.layer_weights(layer)[:1] for r in runs]
     flat = np.concatenate([w[0] for w in allw if w]) if any(allw) else np.zeros(1)
     edges = np.linspace(np.percentile(flat, 0.5), np.percentile(flat, 99.5), bins + 1)
