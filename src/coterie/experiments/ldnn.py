@@ -20,6 +20,11 @@ validation (as the paper's figures); test numbers are reported alongside.
 
 For Hénon–Heiles ``models: [nn, hnn]`` runs the whole pipeline twice, for the conventional network (eq. 5) and the
 Hamiltonian network (eq. 6), each meta-learning its own activations.
+
+Artefacts (:mod:`coterie.experiments.artifacts.ldnn`): per model kind, ``ldnn-<task>-<kind>-meta.safetensors`` (the
+meta-learned network), ``-activations.safetensors`` (the exported interpolation tables) and ``-arm-<arm>.safetensors``
+(the arm's networks, one per seed). ``coterie.load(run_dir)`` returns ``{kind: {"meta": nn.Module, "activations":
+[InterpolatedActivation], "arms": {arm: [nn.Module per seed]}}}`` in eval mode (``which``: final or best, the same).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from coterie.experiments.artifacts import ldnn as artifacts
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
 from coterie.models.base import capture_features
@@ -173,25 +179,15 @@ class _Task:
             return nn.functional.cross_entropy(out, y)
         return ((out - y) ** 2).sum(dim=1).mean()
 
-    def build(self, kind: str, activation: Any) -> nn.Module:
-        from coterie import models
-        from coterie.neurons import DiverseMLP
-
-        hidden = tuple(self.cfg.hidden)
+    @property
+    def dims(self) -> dict[str, Any]:
+        """The data-derived sizes :func:`coterie.experiments.artifacts.ldnn.build_network` needs."""
         if self.cfg.task == "mnist1d":
-            return DiverseMLP(40, 10, hidden, activation)
-        dim = self.train[0].shape[1] // 2
-        if kind == "hnn":
-            return models.create("hnn", dim=dim, hidden=hidden, activation=activation, mean=self.mean, std=self.std)
-        return models.create(
-            "physics-mlp",
-            dim=dim,
-            hidden=hidden,
-            activation=activation,
-            mean=self.mean,
-            std=self.std,
-            output_scale=self.out_scale,
-        )
+            return {"in": 40, "out": 10}
+        return {"dim": self.train[0].shape[1] // 2, "mean": self.mean, "std": self.std, "out_scale": self.out_scale}
+
+    def build(self, kind: str, activation: Any) -> nn.Module:
+        return artifacts.build_network(self.cfg.task, kind, self.cfg.hidden, activation, self.dims)
 
     def evaluate(self, model: nn.Module, data: tuple[Tensor, Tensor]) -> float:
         x, y = data
@@ -423,6 +419,7 @@ def _run_model(cfg: LdnnConfig, task: _Task, kind: str, rundir: RunDir) -> dict[
     ]
     with torch.no_grad():
         export_err = max(float((e(grid) - a.cpu()(grid)).abs().max()) for e, a in zip(exported, acts))
+    artifacts.save_learned(rundir, cfg, kind, task.dims, meta_model, exported)
     arms: dict[str, Any] = {f"type{k + 1}": [e] for k, e in enumerate(exported)}
     arms["mix"] = list(exported)
     pures = [f"type{k + 1}" for k in range(cfg.num_types)]
@@ -482,6 +479,7 @@ def _run_model(cfg: LdnnConfig, task: _Task, kind: str, rundir: RunDir) -> dict[
                 rundir.log_metrics(rec)
                 if arm == "mix" and s == 0:
                     trained_mix = model
+            artifacts.save_arm(rundir, cfg, kind, task.dims, arm, act, exported, models)
             bar.update(t_eval, advance=ev.seeds, description=f"{tag} {arm} mean val {np.mean(metric[arm]):.4g}")
 
     mname = task.metric_name
@@ -567,7 +565,13 @@ def _orbit_figure(cfg: LdnnConfig, task: _Task, rundir: RunDir) -> None:
     rundir.save_figure(fig, f"{cfg.task}-orbits.png")
 
 
-@register("ldnn", LdnnConfig, "learned-diversity neurons: meta-learned activations vs pure types and baselines")
+@register(
+    "ldnn",
+    LdnnConfig,
+    "learned-diversity neurons: meta-learned activations vs pure types and baselines; "
+    "load: {kind: {meta, activations, arms: {arm: [net per seed]}}}",
+    load=artifacts.load,
+)
 def run(cfg: LdnnConfig, rundir: RunDir) -> dict[str, Any]:
     """Meta-learn N_T activation types, export them, and compare pure / mixed / baseline networks over seeds."""
     device = resolve_device(cfg.device)
