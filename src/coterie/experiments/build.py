@@ -10,6 +10,7 @@ from typing import Any
 from coterie import models, objectives
 from coterie.config import DataConfig, EnsembleConfig, ModelConfig, ObjectiveConfig, TrainConfig
 from coterie.data import Splits, load_splits
+from coterie.data.augment import BatchAugment, build_augment
 from coterie.ensemble import Ensemble
 from coterie.experiments.registry import ExperimentConfig
 from coterie.experiments.rundir import RunDir
@@ -73,8 +74,15 @@ def build_objective(cfg: ObjectiveConfig) -> Objective:
     return objectives.create(cfg.name, **cfg.params)
 
 
-def build_trainer(cfg: TrainConfig, ensemble: Ensemble, objective: Objective, run_dir: Any = None) -> Trainer:
-    """A Trainer configured from a :class:`TrainConfig`."""
+def build_trainer(
+    cfg: TrainConfig,
+    ensemble: Ensemble,
+    objective: Objective,
+    run_dir: Any = None,
+    input_shape: tuple[int, ...] | None = None,
+) -> Trainer:
+    """A Trainer configured from a :class:`TrainConfig`; ``input_shape`` (per sample, ``splits.input_shape``) is
+    needed when ``cfg.data.augment`` asks for augmentation of the training batches."""
     return Trainer(
         ensemble,
         objective,
@@ -95,7 +103,18 @@ def build_trainer(cfg: TrainConfig, ensemble: Ensemble, objective: Objective, ru
         checkpoint_every=cfg.checkpoint_every,
         max_steps_per_epoch=cfg.max_steps_per_epoch,
         callbacks=log_callbacks(cfg, run_dir),
+        augment=build_data_augment(cfg.data, input_shape),
     )
+
+
+def build_data_augment(data: DataConfig, input_shape: tuple[int, ...] | None) -> BatchAugment | None:
+    """The training-batch augmentation ``data.augment`` asks for (None when none); fails before training when it
+    does not fit inputs of ``input_shape``."""
+    if not data.augment:
+        return None
+    if input_shape is None:
+        raise ValueError("data.augment is set but the trainer was built without the inputs' shape (input_shape)")
+    return build_augment(data.augment, input_shape)
 
 
 def log_callbacks(cfg: ExperimentConfig, run_dir: Any) -> list[Callback]:

@@ -39,9 +39,10 @@ from coterie import models
 from coterie.analysis.agreement import decision_border_mask
 from coterie.config import DataConfig, ModelConfig, OptimizerConfig, ScheduleConfig
 from coterie.data import Splits
+from coterie.data.augment import BatchAugment
 from coterie.ensemble import Ensemble
 from coterie.experiments.artifacts import expansion as artifacts
-from coterie.experiments.build import build_splits, infer_model_kwargs, log_callbacks
+from coterie.experiments.build import build_data_augment, build_splits, infer_model_kwargs, log_callbacks
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir
 from coterie.metrics import ensemble_summary
@@ -86,13 +87,14 @@ def _new_members(cfg: ExpansionConfig, splits: Splits, n: int, seed: int) -> lis
 
 
 def _trainer(cfg: ExpansionConfig, ens: Ensemble, beta_bar: float, epochs: int, run_dir: Path, seed: int,
-             frozen: tuple[int, ...] = ()) -> Trainer:
+             frozen: tuple[int, ...] = (), augment: BatchAugment | None = None) -> Trainer:
     return Trainer(
         ens, CoLearning(beta_bar, normalize=True), optimizer=cfg.optimizer.name, lr=cfg.optimizer.lr,
         momentum=cfg.optimizer.momentum, weight_decay=cfg.optimizer.weight_decay, nesterov=cfg.optimizer.nesterov,
         schedule=cfg.schedule.name, step_size=cfg.schedule.step_size, gamma=cfg.schedule.gamma, epochs=epochs,
         batch_size=cfg.batch_size, seed=seed, device=cfg.device, frozen=frozen, run_dir=run_dir,
         max_steps_per_epoch=cfg.max_steps_per_epoch, progress=False, callbacks=log_callbacks(cfg, run_dir),
+        augment=augment,
     )
 
 
@@ -110,13 +112,14 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
     """Base ensemble, then every requested expansion variant (see the module docstring)."""
     seed_everything(cfg.seed)
     splits = build_splits(cfg.data, cfg.seed)
+    aug = build_data_augment(cfg.data, splits.input_shape)  # training batches only; fails here if it does not fit
     n0, k = cfg.base_size, cfg.add
     root = rundir.path
     methods: dict[str, dict[str, Any]] = {}
     kw = infer_model_kwargs(cfg.model.name, splits.input_shape, splits.num_classes, cfg.model.kwargs)
 
     base = Ensemble(_new_members(cfg, splits, n0, cfg.seed * 1000), executor=cfg.executor)
-    tr = _trainer(cfg, base, cfg.beta_bar, cfg.base_epochs, root / "base", cfg.seed)
+    tr = _trainer(cfg, base, cfg.beta_bar, cfg.base_epochs, root / "base", cfg.seed, augment=aug)
     tr.fit(splits.train, splits.val)
     methods["base"] = {"method": f"{n0} networks", "beta_bar": cfg.beta_bar, **_evaluate(base, splits, tr)}
     artifacts.save_variant(rundir, cfg.model.name, kw, "base", base)
@@ -131,20 +134,20 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
         for bb in cfg.add_freeze_beta_bars:
             ens = expanded()
             t = _trainer(cfg, ens, bb, cfg.extra_epochs, root / f"add-freeze_{bb:+g}", cfg.seed + 1,
-                         frozen=tuple(range(n0)))
+                         frozen=tuple(range(n0)), augment=aug)
             t.fit(splits.train, splits.val)
             methods[f"add-freeze_{bb:+g}"] = {"method": "add-freeze", "beta_bar": bb, **_evaluate(ens, splits, t)}
             artifacts.save_variant(rundir, cfg.model.name, kw, f"add-freeze_{bb:+g}", ens)
     if "add-retrain" in cfg.methods:
         ens = expanded()
-        t = _trainer(cfg, ens, cfg.beta_bar, cfg.extra_epochs, root / "add-retrain", cfg.seed + 1)
+        t = _trainer(cfg, ens, cfg.beta_bar, cfg.extra_epochs, root / "add-retrain", cfg.seed + 1, augment=aug)
         t.fit(splits.train, splits.val)
         methods["add-retrain"] = {"method": "add-retrain", "beta_bar": cfg.beta_bar, **_evaluate(ens, splits, t)}
         artifacts.save_variant(rundir, cfg.model.name, kw, "add-retrain", ens)
     if "scratch" in cfg.methods:
         for epochs in sorted({cfg.base_epochs, cfg.base_epochs + cfg.extra_epochs}):
             ens = Ensemble(_new_members(cfg, splits, n0 + k, cfg.seed * 1000 + 700), executor=cfg.executor)
-            t = _trainer(cfg, ens, cfg.beta_bar, epochs, root / f"scratch_{epochs}ep", cfg.seed + 2)
+            t = _trainer(cfg, ens, cfg.beta_bar, epochs, root / f"scratch_{epochs}ep", cfg.seed + 2, augment=aug)
             t.fit(splits.train, splits.val)
             methods[f"scratch_{epochs}ep"] = {"method": f"{n0 + k} networks from scratch ({epochs} epochs)",
                                               "beta_bar": cfg.beta_bar, **_evaluate(ens, splits, t)}
@@ -160,7 +163,7 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
                 methods[f"boost_m{m}"] = {**entry, "test_acc": None}
                 continue
             new = Ensemble(_new_members(cfg, splits, k, new_seed), executor=cfg.executor)
-            t = _trainer(cfg, new, 0.0, cfg.extra_epochs, root / f"boost_m{m}", cfg.seed + 3)
+            t = _trainer(cfg, new, 0.0, cfg.extra_epochs, root / f"boost_m{m}", cfg.seed + 3, augment=aug)
             t.fit(subset, splits.val)
             ens = Ensemble([copy.deepcopy(x) for x in base_state] + [x.cpu() for x in new.members],
                            executor=cfg.executor)

@@ -111,7 +111,7 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
     splits = build_splits(cfg.data, cfg.seed)
     ensemble = build_ensemble(cfg.model, cfg.ensemble, splits, cfg.seed)
     objective = build_objective(cfg.objective)
-    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path)
+    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path, input_shape=splits.input_shape)
     a = cfg.analysis
     recorder = TrajectoryRecorder(splits.val.x, splits.val.y, rundir.path, a.trajectory_every, a.trajectory_samples,
                                   a.activity_samples, seed=cfg.seed)

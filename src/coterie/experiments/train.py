@@ -6,11 +6,19 @@ import logging
 from typing import Any
 
 from coterie.config import TrainConfig
-from coterie.experiments.build import build_ensemble, build_objective, build_splits, build_trainer
+from coterie.experiments.build import (
+    build_ensemble,
+    build_objective,
+    build_splits,
+    build_trainer,
+    record_model_kwargs,
+    resolved_model_kwargs,
+)
 from coterie.experiments.registry import register
 from coterie.experiments.rundir import RunDir
 from coterie.metrics import ensemble_summary
 from coterie.report.curves import learning_curves
+from coterie.training.best_weights import BEST, FINAL, BestWeights
 from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
@@ -18,12 +26,17 @@ log = logging.getLogger(__name__)
 
 @register("train", TrainConfig, "train an ensemble under an objective (independent, colearning, ...)")
 def run_train(cfg: TrainConfig, rundir: RunDir) -> dict[str, Any]:
-    """Train, then report validation figures (last epoch) and test figures (never used for any choice)."""
+    """Train, then report validation figures (last epoch) and test figures of the final weights (never used for
+    any choice). Writes final.safetensors, best.safetensors (best validation ``best_metric``) and config.yaml with
+    the resolved model arguments."""
     seed_everything(cfg.seed)
     splits = build_splits(cfg.data, cfg.seed)
     ensemble = build_ensemble(cfg.model, cfg.ensemble, splits, cfg.seed)
+    record_model_kwargs(rundir, cfg, resolved_model_kwargs(cfg.model, splits))  # rebuildable without the data
     objective = build_objective(cfg.objective)
-    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path)
+    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path, input_shape=splits.input_shape)
+    best = BestWeights(rundir.path, cfg.best_metric)  # best.safetensors per epoch, final.safetensors at the end
+    trainer.callbacks = [*trainer.callbacks, best]
     history = trainer.fit(splits.train, splits.val)
     test_logits = trainer.predict(splits.test.x)
     test = ensemble_summary(test_logits, splits.test.y)
@@ -34,9 +47,12 @@ def run_train(cfg: TrainConfig, rundir: RunDir) -> dict[str, Any]:
         "experiment": "train",
         "epochs": cfg.epochs,
         "n_members": len(ensemble),
+        "input_shape": list(splits.input_shape),
         "executor": ensemble.resolved_executor,
         "parameters_per_member": sum(p.numel() for p in ensemble.members[0].parameters()),
         "val": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
         "test": test,
         "train_seconds": sum(r["train_seconds"] for r in history),
+        "best": best.summary(),
+        "weights": {"final": FINAL, "best": BEST},
     }
