@@ -102,6 +102,15 @@ class Ensemble(nn.Module):
             return self.sharding.forward(self.run_members, list(self.members), x)
         return self.run_members(list(self.members), x)
 
+    def forward_per_member(self, x: Tensor) -> Tensor:
+        """Member logits (N, B, C) when member i has its own input x[i]: x (N, B, ...). Members run one after
+        another, each exactly as a one-member ensemble runs it (``data_order: per_member``)."""
+        if x.shape[0] != len(self.members):
+            raise ValueError(f"per-member input needs {len(self.members)} batches on axis 0, got {tuple(x.shape)}")
+        if self.sharding is not None:
+            raise ValueError("per-member inputs are not supported in member-parallel (distributed) training")
+        return torch.cat([executors.loop_forward([m], x[i]) for i, m in enumerate(self.members)])
+
     def run_members(self, members: Sequence[nn.Module], x: Tensor) -> Tensor:
         """Outputs (n, B, C) of ``members`` (all or a shard of this ensemble's) under the resolved executor."""
         if self.executor != "auto":

@@ -38,9 +38,20 @@ class Objective:
     """Base class. Subclasses implement :meth:`__call__`; :meth:`on_epoch_start` is an optional hook."""
 
     name: str = "objective"
+    #: True when :meth:`per_member` is implemented: each member can learn from its own batch (``data_order:
+    #: per_member``). Objectives whose loss couples the members on the same sample leave it False.
+    supports_per_member: bool = False
 
     def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:  # pragma: no cover
         raise NotImplementedError
+
+    def per_member(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
+        """Losses (N,) when member i sees its own batch: x (N, B, ...), y (N, B). Objectives that couple members on
+        the same sample cannot: the default refuses."""
+        raise ValueError(
+            f"objective {self.name!r} couples the members on the same samples and needs data_order='shared'; "
+            "data_order='per_member' works with objectives that support it (independent)"
+        )
 
     def on_epoch_start(self, epoch: int, ensemble: nn.Module, generator: torch.Generator) -> None:
         """Called by the Trainer before each epoch (DVERGE draws its layer here). Default: nothing."""

@@ -39,7 +39,7 @@ class _CoLearningLoss(torch.autograd.Function):
         zt = logits.transpose(1, 2)  # (N, C, B): a free view when logits come from the fused MLP executor
         class_major = zt.is_contiguous()
         lp = zt.contiguous().log_softmax(1)  # (N, C, B)
-        index = y.view(1, 1, b).expand(n, 1, b)
+        index = y.view(n, 1, b) if y.dim() == 2 else y.view(1, 1, b).expand(n, 1, b)
         ce = lp.gather(1, index).view(n, b).mean(1).neg_()
         p = lp.exp()
         if beta is None:
@@ -95,7 +95,7 @@ def colearning_loss(
     Args:
         logits: member logits (N, B, C), any strides; (N, B, C) views of class-major (N, C, B) memory are read and
             differentiated without a copy.
-        y: integer labels (B,).
+        y: integer labels (B,), or (N, B) when each member has its own batch (only without coupling).
         beta: coupling matrix (N, N) with zero diagonal, on the logits' device and dtype; ``None``: no coupling (the
             losses are the member cross-entropies).
         log_floor: clamp log p_i from below at this value inside the coupling KL (see :class:`CoLearning`).
@@ -107,6 +107,11 @@ def colearning_loss(
     """
     if logits.dim() != 3:
         raise ValueError(f"logits must have shape (N, B, C), got {tuple(logits.shape)}")
-    if y.shape != (logits.shape[1],):
+    per_member = beta is None and y.shape == logits.shape[:2]
+    if y.shape != (logits.shape[1],) and not per_member:
         raise ValueError(f"labels must have shape ({logits.shape[1]},) for logits {tuple(logits.shape)}")
+    if torch.is_autocast_enabled(logits.device.type):  # the loss and its closed-form backward in float32
+        with torch.autocast(logits.device.type, enabled=False):
+            beta = beta.float() if beta is not None else None
+            return _CoLearningLoss.apply(logits.float(), y, beta, log_floor)
     return _CoLearningLoss.apply(logits, y, beta, log_floor)

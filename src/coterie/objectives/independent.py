@@ -16,3 +16,11 @@ class Independent(Objective):
         logits = ensemble(x)
         losses, ce, _, _ = colearning_loss(logits, y)  # β = 0: cross-entropies, closed-form backward
         return ObjectiveOutput(losses=losses, terms={"ce": ce}, logits=logits)
+
+    supports_per_member = True
+
+    def per_member(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
+        """Member i's cross-entropy on its own batch: x (N, B, ...), y (N, B) → losses (N,)."""
+        logits = ensemble.forward_per_member(x)
+        losses, ce, _, _ = colearning_loss(logits, y)
+        return ObjectiveOutput(losses=losses, terms={"ce": ce}, logits=logits)
