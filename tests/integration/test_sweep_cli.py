@@ -124,7 +124,7 @@ def test_corrupt_database_stops_the_cli_and_is_left_as_is(tmp_path: Path) -> Non
     garbage = bytes(range(256)) * 20
     (out / "results.sqlite").write_bytes(garbage)
     res = sweep(str(config), "--out", str(out))
-    assert res.exit_code == 3
+    assert res.exit_code == 2  # bad input
     text = res.output.replace("\n", "")  # rich wraps long lines
     assert str(out / "results.sqlite") in text and "not an SQLite database" in text
     assert (out / "results.sqlite").read_bytes() == garbage

@@ -29,6 +29,7 @@ def execute_run(
     import torch
 
     from coterie.config import validate_config
+    from coterie.experiments.fingerprint import RunDirError
     from coterie.experiments.runner import run_config
 
     if threads:
@@ -37,6 +38,8 @@ def execute_run(
     try:
         cfg = validate_config(config)
         results = run_config(cfg, Path(run_dir))
+    except RunDirError as e:  # the directory holds another configuration: never resumed, never recorded finished
+        return {"ok": False, "error": str(e)}
     except Exception:
         return {"ok": False, "error": traceback.format_exc()}
     if db_path is not None and meta is not None:

@@ -9,6 +9,13 @@ Layout of a sweep directory ``DIR``::
 Re-running the same sweep starts no finished run again and resumes unfinished ones from their checkpoints. A run
 whose ``results.json`` exists but which the database misses (the sweep was killed between the two writes) is
 recorded without training. Two sweeps on one directory share the work: each claims a run before starting it.
+
+A grid point's run directory is never reused for another configuration: before anything is written or started,
+every existing ``runs/<name>/`` is checked against its grid point's config (``fingerprint.json``, see
+:mod:`coterie.experiments.fingerprint`), and any difference stops the sweep with
+:class:`~coterie.experiments.fingerprint.RunDirError` naming each such run and field (``coterie sweep`` exits 2;
+move those directories away to rerun them). A directory that changes under a running sweep fails that run (recorded
+``failed``, never ``finished``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
+from coterie.experiments.fingerprint import RunDirError
 from coterie.experiments.rundir import atomic_write_text
 from coterie.sweep.backends import StartMethod, run_local, run_ray
 from coterie.sweep.grid import RunSpec, SweepSpec
@@ -47,6 +55,21 @@ class SweepOutcome:
         return len(self.started) - len(self.failed)
 
 
+def check_run_dirs(out: Path, runs: list[RunSpec]) -> None:
+    """Raise :class:`RunDirError` naming every grid point whose ``out/runs/<name>/`` holds another configuration."""
+    from coterie.experiments.runner import guard_run_dir
+
+    problems = []
+    for r in runs:
+        try:
+            guard_run_dir(r.config, out / "runs" / r.name)
+        except RunDirError as e:
+            problems.append(str(e))
+    if problems:
+        raise RunDirError(f"{len(problems)} run director{'y' if len(problems) == 1 else 'ies'} of this sweep "
+                          f"cannot be reused (nothing was started): " + " | ".join(problems))
+
+
 def run_sweep(
     spec: SweepSpec,
     out: str | Path,
@@ -66,14 +89,16 @@ def run_sweep(
         backend: ``local`` (process pool) or ``ray``.
         address: Ray cluster address (``auto`` or ``host:port``); ``None`` starts a local instance.
         threads_per_worker: torch intra-op threads per run (``None`` leaves torch's default).
-        overrides: dotted overrides applied to the base before expansion that do not change the run identity
-            (``device``); ``spec`` itself is not modified.
+        overrides: dotted overrides applied to the base before expansion (``device``, ``--set``); ``spec`` itself
+            is not modified. ``device`` leaves the sweep's and the runs' identities unchanged; any other field makes
+            a different sweep.
         start_method: how the local pool starts its workers (see :func:`coterie.sweep.backends.pick_start_method`;
             ``auto`` forks when that is safe, else spawns).
 
     Raises:
         SweepError: an invalid grid (before any run starts).
         StoreError: ``out/results.sqlite`` is corrupt or belongs to another sweep (never overwritten).
+        RunDirError: a grid point's run directory holds a run of another configuration (nothing is written).
     """
     out = Path(out)
     if overrides:
@@ -83,6 +108,7 @@ def run_sweep(
         for k, v in overrides.items():
             set_dotted(spec.base, k, v)
     runs = spec.expand()  # raises SweepError before anything is written
+    check_run_dirs(out, runs)  # raises RunDirError before anything is written
     store = ResultStore.open(out / DB_NAME, spec.sweep_id, spec.name, spec.base)
     sweep_file = out / "sweep.yaml"
     if not sweep_file.exists():
