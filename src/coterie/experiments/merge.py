@@ -137,6 +137,8 @@ def _train_members(cfg: MergeConfig, splits: Splits, rundir: RunDir) -> list[nn.
         schedule=cfg.schedule.name,
         step_size=cfg.schedule.step_size,
         gamma=cfg.schedule.gamma,
+        milestones=tuple(cfg.schedule.milestones),
+        warmup_epochs=cfg.schedule.warmup_epochs,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         seed=cfg.seed,

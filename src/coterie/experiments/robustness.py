@@ -256,6 +256,8 @@ def _train(
         schedule=cfg.schedule.name,
         step_size=cfg.schedule.step_size,
         gamma=cfg.schedule.gamma,
+        milestones=tuple(cfg.schedule.milestones),
+        warmup_epochs=cfg.schedule.warmup_epochs,
         epochs=epochs,
         batch_size=cfg.batch_size,
         seed=data_seed,
