@@ -23,7 +23,11 @@ Protocol (one run):
    with seed 001's statements.
 
 Writes ``metrics.jsonl`` (GA generations, per-epoch curves), ``checkpoints/codeepnet.safetensors`` (first repeat),
-``ga_history.png``, ``test_predictions.png``, ``validation_curves.png`` and ``results.json``.
+``ga_history.png``, ``test_predictions.png``, ``validation_curves.png`` and ``results.json``, and the artefacts of
+:mod:`coterie.experiments.artifacts.codeepnet` (first repeat): ``pair.safetensors`` (the pair of the chosen — searched
+— chromosome), ``pair-<transfer>.safetensors`` (ablations), ``single_cnn.safetensors``. ``coterie.load(run_dir)``
+returns ``{"pair": CoDeepNet, "ablations": {transfer: CoDeepNet}, "single_cnn": SingleCNN | None, "chromosome",
+"scaler": TargetScaler, "cpgs", "fill_values"}`` in eval mode (``which``: final or best, the same weights).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from coterie.data.methylation import (
     simulate_methylation,
     split_samples,
 )
+from coterie.experiments.artifacts import codeepnet as artifacts
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir, atomic_write_bytes
 from coterie.utils.device import resolve_device
@@ -236,7 +241,13 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-@register("codeepnet", CoDeepNetConfig, "Co-DeepNet pair vs single CNN, SVR, gradient boosting, elastic net (age)")
+@register(
+    "codeepnet",
+    CoDeepNetConfig,
+    "Co-DeepNet pair vs single CNN, SVR, gradient boosting, elastic net (age); "
+    "load: {pair, ablations, single_cnn, chromosome, scaler, cpgs, fill_values}",
+    load=artifacts.load,
+)
 def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
     """Run the Co-DeepNet age-prediction study described in the module docstring."""
     seed_everything(cfg.seed)
@@ -343,6 +354,7 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
             if r == 0:
                 curves[label] = [h["val_mae"] for h in res.history]
                 test_preds[label] = pred
+                artifacts.save_pair(rundir, transfer, label == "codeepnet", model, chromosome, scaler, pre)
                 if label == "codeepnet":
                     from safetensors.torch import save
 
@@ -394,6 +406,7 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
                 if r == 0:
                     curves["single_cnn"] = [h["val_mae"] for h in res.history]
                     test_preds["single_cnn"] = pred
+                    artifacts.save_single(rundir, net, L, cfg.model.dropout, scaler, pre)
             g = net.genes
             fwd = forward_flops(net, L)
             models["single_cnn"] = {**_summarise(runs), "n_parameters": count_parameters(net), "forward_flops": fwd,
