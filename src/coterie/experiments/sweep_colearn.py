@@ -19,6 +19,10 @@ resumed run), and (c) the initialisation (``evaluated_epoch`` = −1: the run ne
 weights in memory when the loss became non-finite are never evaluated: they are blown up (std ~1e10) or NaN.
 
 Model selection across runs (the optimal β̄) uses the ``val`` figures; ``test`` figures are reported only.
+
+Like ``train``, a run writes ``final.safetensors`` (the evaluated state: the last epoch, or the last good state of a
+diverged run) and ``best.safetensors`` (best validation ``best_metric``), and records the resolved model arguments
+in ``config.yaml``; ``coterie.load(run_dir, which)`` returns the :class:`~coterie.Ensemble` in eval mode.
 """
 
 from __future__ import annotations
@@ -35,12 +39,21 @@ from coterie.analysis.activity import layer_activity, weight_std
 from coterie.analysis.agreement import agreement_summary
 from coterie.analysis.trajectory import TrajectoryRecorder
 from coterie.config import Strict, TrainConfig
-from coterie.experiments.build import build_ensemble, build_objective, build_splits, build_trainer
+from coterie.experiments.artifacts.colearn import save_diverged
+from coterie.experiments.build import (
+    build_ensemble,
+    build_objective,
+    build_splits,
+    build_trainer,
+    record_model_kwargs,
+    resolved_model_kwargs,
+)
 from coterie.experiments.registry import register
 from coterie.experiments.rundir import RunDir, atomic_write_bytes
 from coterie.metrics import ensemble_summary
 from coterie.report.curves import learning_curves
 from coterie.training import checkpoint as ckpt
+from coterie.training.best_weights import BEST, FINAL, BestWeights
 from coterie.training.callbacks import Callback
 from coterie.training.trainer import NonFiniteLossError
 from coterie.utils.seed import seed_everything
@@ -110,13 +123,15 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
     seed_everything(cfg.seed)
     splits = build_splits(cfg.data, cfg.seed)
     ensemble = build_ensemble(cfg.model, cfg.ensemble, splits, cfg.seed)
+    record_model_kwargs(rundir, cfg, resolved_model_kwargs(cfg.model, splits))  # rebuildable without the data
     objective = build_objective(cfg.objective)
     trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path, input_shape=splits.input_shape)
     a = cfg.analysis
     recorder = TrajectoryRecorder(splits.val.x, splits.val.y, rundir.path, a.trajectory_every, a.trajectory_samples,
                                   a.activity_samples, seed=cfg.seed)
     last_finite = LastFiniteState(ensemble)
-    trainer.callbacks = [*trainer.callbacks, recorder, last_finite]
+    best = BestWeights(rundir.path, cfg.best_metric)  # best.safetensors per epoch, final.safetensors at the end
+    trainer.callbacks = [*trainer.callbacks, recorder, last_finite, best]
     diverged: dict[str, Any] | None = None
     try:
         history = trainer.fit(splits.train, splits.val)
@@ -131,6 +146,7 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
         if last_finite.epoch >= disk:
             ensemble.load_state_dict(last_finite.state)
         diverged["evaluated_epoch"] = max(last_finite.epoch, disk)
+        save_diverged(rundir, ensemble, diverged["evaluated_epoch"])  # final.safetensors: the evaluated state
         if not history:
             history = [{"epoch": -1, "train_loss": [float("nan")] * len(ensemble), "train_seconds": 0.0}]
     val_logits = trainer.predict(splits.val.x)
@@ -181,4 +197,6 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
         "diverged": diverged is not None,
         "diverged_at_epoch": diverged["epoch"] if diverged else None,
         "evaluated_epoch": diverged.get("evaluated_epoch") if diverged else cfg.epochs - 1,
+        "best": best.summary(),
+        "weights": {"final": FINAL, "best": BEST},
     }
