@@ -88,3 +88,45 @@ def test_vgg9_cifar100_paper_recipe_has_the_supplementary_settings():
     assert max(_grid_values(spec, "ensemble.size")) == 7
     betas = _grid_values(spec, "objective.params.beta")
     assert max(betas) == 0.0 and {-1.0, -0.5} <= set(betas)  # β̄ ≤ 0 only, Fig S4c
+
+
+CROP_FLIP = {"random_crop_padding": 4, "horizontal_flip": True}
+
+
+@pytest.mark.parametrize("name", ["colearn-lenet-cifar10-paper.yaml", "colearn-vgg9-cifar100-paper.yaml",
+                                  "expansion-lenet-cifar10-paper.yaml"])
+def test_seed000_recipes_resplit_per_run_with_crops_and_flips(name):
+    """Seed 000 Supplementary: "split randomly for each training session, into a train set of 50,000 samples and a
+    test set of 10,000 samples"; "random crops and random horizontal flips"."""
+    base = load_config(load_sweep(CONFIGS / name).base)
+    assert base.data.split == "random" and base.data.augment == CROP_FLIP
+    assert round(60_000 * base.data.test_fraction) == 10_000 and round(60_000 * base.data.val_fraction) == 5_000
+
+
+@pytest.mark.parametrize("name", ["robustness-paper.yaml", "robustness-paper-cifar100.yaml"])
+def test_seed002_recipes_use_the_official_test_set_and_augment(name):
+    """Seed 002 §5.1: Adam from 0.001, "random shifts, flips and crops"; Table 2 reports the test set."""
+    cfg = load_config(CONFIGS / name)
+    assert cfg.data.split == "official" and cfg.data.test_fraction is None
+    assert round(50_000 * cfg.data.val_fraction) == 5_000  # 45,000 / 5,000 out of the official training set
+    assert cfg.data.augment == CROP_FLIP
+    assert (cfg.optimizer.name, cfg.optimizer.lr, cfg.schedule.name) == ("adam", 0.001, "constant")
+    for m in cfg.methods:
+        if m.objective.name == "gal":  # GAL's official trainer (DVERGE repository) adds N(0, 0.045²) to half
+            assert m.augment_spec(cfg.data) == {**CROP_FLIP, "gaussian_noise_std": 0.045, "gaussian_noise_prob": 0.5}
+        else:
+            assert m.augment_spec(cfg.data) == CROP_FLIP
+
+
+def test_seed003_merge_recipe_has_the_paper_settings():
+    """Seed 003 §4.1: 45,000 / 5,000 from the CIFAR-10 training set, no augmentation, batch 256, 50 epochs, Adam 0.01;
+    MeGA population 20, 20 generations, 4 parents, p_mut 0.02; ResNet-56 (0.86M parameters)."""
+    cfg = load_config(CONFIGS / "merge-paper.yaml")
+    assert cfg.data.split == "official" and round(50_000 * cfg.data.val_fraction) == 5_000
+    assert cfg.data.augment is None
+    assert (cfg.optimizer.name, cfg.optimizer.lr, cfg.batch_size, cfg.epochs) == ("adam", 0.01, 256, 50)
+    assert (cfg.mega.population, cfg.mega.generations, cfg.mega.parents, cfg.mega.p_mut) == (20, 20, 4, 0.02)
+    from coterie.models import create
+
+    net = create(cfg.model.name, **cfg.model.kwargs)
+    assert 0.84e6 < sum(p.numel() for p in net.parameters()) < 0.88e6  # ResNet-56's 0.86M
