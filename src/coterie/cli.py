@@ -237,11 +237,13 @@ def demo(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Co-learning on MNIST-1D: N = 5 MLP members at β̄ ∈ {−1, 0, +0.5}; prints a table of test figures."""
+    from coterie.cli_support import exit_codes
     from coterie.experiments.demo import run_demo
 
     _setup_logging(verbose)
     console.print(f"coterie demo: co-learning, 5 MLP members on MNIST-1D, {epochs} epochs per β̄ → {out}")
-    rows = run_demo(out, epochs, seed)
+    with exit_codes(verbose):  # e.g. OUT holds a demo of other --epochs: exit 2, nothing changed
+        rows = run_demo(out, epochs, seed)
     table = Table(title="co-learning on MNIST-1D (test split, N = 5, β = β̄/N)")
     for col in ("β̄", "member acc (mean ± std)", "ensemble acc", "mean JS d(n_i,n_j)", "ECE", "seconds"):
         table.add_column(col, justify="right")

@@ -26,6 +26,7 @@ import yaml
 
 import coterie.sweep.backends as backends
 import coterie.training.checkpoint as ckpt
+from coterie.experiments.fingerprint import numeric_config
 from coterie.sweep import DB_NAME, ResultStore, StoreError, SweepSpec, parse_sweep, run_sweep
 from coterie.training.trainer import Trainer
 
@@ -134,8 +135,11 @@ def test_finished_run_is_recorded(finished: Path) -> None:
         assert r["status"] == "finished" and r["error"] is None
         run_dir = finished / r["run_dir"]
         assert run_dir.is_dir() and r["run_dir"].startswith("runs/")
-        # the full configuration actually used, as the run directory has it
-        assert json.loads(r["config"]) == yaml.safe_load((run_dir / "config.yaml").read_text())
+        # the full configuration as given (config.yaml also records the model arguments inferred from the data),
+        # as the run directory's fingerprint has it
+        config = json.loads(r["config"])
+        assert numeric_config(config) == json.loads((run_dir / "fingerprint.json").read_text())["config"]
+        assert config["name"] == yaml.safe_load((run_dir / "config.yaml").read_text())["name"]
         assert json.loads(r["overrides"]) == {"seed": r["seed"]}
         # final metrics: the ensemble accuracy recomputed from the saved test logits (mean of member probabilities)
         metrics = json.loads(r["metrics"])
