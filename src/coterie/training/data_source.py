@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -163,16 +164,24 @@ class LoaderSource:
     exact_order = False
 
     def __init__(self, batches: Iterable[Any]) -> None:
-        if iter(batches) is batches:
+        if isinstance(batches, Iterator):  # a generator or iterator: one pass only (not iter()'d: no side effects)
             raise TypeError(
                 f"a {type(batches).__name__} can be iterated only once; pass a DataLoader, a list of (x, y) batches "
                 "or another re-iterable"
             )
         self.batches = batches
-        first = next(iter(batches), None)
+        # The first pass starts here, to look at its first batch; that pass is then the first epoch's (iterating
+        # once more would advance a shuffling loader's random state or an iterable's own epoch counter).
+        it = iter(batches)
+        first = next(it, None)
         if first is None:
-            raise ValueError("the training data is empty")
+            raise ValueError("the data is empty")
         self.first = check_pair(first, "batches")
+        self._pending: Iterator[Any] | None = itertools.chain([first], it)
+
+    def _pass(self) -> Iterator[Any]:
+        it, self._pending = self._pending, None
+        return it if it is not None else iter(self.batches)
 
     def first_input(self) -> Tensor:
         return self.first[0][:1]
@@ -181,13 +190,13 @@ class LoaderSource:
         return None
 
     def train_batches(self, epoch: int, plan: BatchPlan) -> Iterator[Batch]:
-        for step, batch in enumerate(self.batches):
+        for step, batch in enumerate(self._pass()):
             if plan.max_steps is not None and step >= plan.max_steps:
                 return
             yield check_pair(batch, "batches")
 
     def eval_batches(self, batch_size: int) -> Iterator[Batch]:
-        for batch in self.batches:
+        for batch in self._pass():
             yield check_pair(batch, "batches")
 
 
