@@ -34,8 +34,9 @@ class RunLoadError(ValueError):
     The message is one line naming the path and what to do."""
 
 
-class RunArgumentError(ValueError):
-    """A bad argument to a command that reuses a run (eval, attack, export), found before any work; one line."""
+class RunArgumentError(RunLoadError):
+    """A bad argument to coterie.load or a command that reuses a run (which, split, attack settings, export format
+    or its missing optional package), found before any work; one line."""
 
 
 def check_which(which: str) -> str:
