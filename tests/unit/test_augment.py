@@ -148,3 +148,19 @@ def test_config_validates_augment_keys_and_fit():
         validate_config({"data": {"augment": {"crop": 4}}})
     with pytest.raises(ConfigError, match=r"horizontal_flip.*needs images.*\(40,\)"):
         validate_config({"data": {"name": "mnist1d", "augment": {"horizontal_flip": True}}})
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_batches_get_the_cpu_draws_and_stay_on_the_device():
+    x = torch.rand(32, 3, 32, 32)
+    aug = build_augment({"random_crop_padding": 4, "horizontal_flip": True}, (3, 32, 32))
+    out = aug(x.cuda(), _gen(1))
+    assert out.is_cuda and torch.equal(out.cpu(), aug(x, _gen(1)))  # the same CPU-drawn offsets and flips
+    s = build_augment({"random_shift": 3}, (40,))
+    z = torch.randn(16, 40)
+    assert torch.equal(s(z.cuda(), _gen(2)).cpu(), s(z, _gen(2)))
+    noisy = build_augment({"gaussian_noise_std": 0.1, "gaussian_noise_prob": 1.0}, (3, 32, 32))
+    n = noisy(torch.zeros(512, 3, 32, 32, device="cuda"), _gen(3))
+    assert n.is_cuda and abs(n.std().item() - 0.1) < 0.002
+    assert torch.equal(n, noisy(torch.zeros(512, 3, 32, 32, device="cuda"), _gen(3)))  # seeded on the device too

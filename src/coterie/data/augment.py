@@ -88,11 +88,12 @@ def check_augment_fits(spec: Mapping[str, Any] | None, input_shape: tuple[int, .
 def crop(x: Tensor, padding: int, dy: Tensor, dx: Tensor) -> Tensor:
     """Zero-pad x (B, C, H, W) by ``padding`` and crop H × W starting at rows ``dy`` (B,), columns ``dx`` (B,)."""
     b, c, h, w = x.shape
-    xp = F.pad(x, (padding, padding, padding, padding))
-    rows = (dy.to(x.device)[:, None] + torch.arange(h, device=x.device)).view(b, 1, h, 1)
-    xp = xp.gather(2, rows.expand(b, c, h, w + 2 * padding))
-    cols = (dx.to(x.device)[:, None] + torch.arange(w, device=x.device)).view(b, 1, 1, w)
-    return xp.gather(3, cols.expand(b, c, h, w))
+    wp = w + 2 * padding
+    xp = F.pad(x, (padding, padding, padding, padding)).flatten(2)  # (B, C, (H + 2p)·(W + 2p))
+    rows = dy.to(x.device)[:, None, None] + torch.arange(h, device=x.device)[:, None]  # (B, H, 1)
+    cols = dx.to(x.device)[:, None, None] + torch.arange(w, device=x.device)  # (B, 1, W)
+    idx = (rows * wp + cols).view(b, 1, h * w)  # one gather of the crop's flat positions
+    return xp.gather(2, idx.expand(b, c, h * w)).view(b, c, h, w)
 
 
 def flip(x: Tensor, mask: Tensor) -> Tensor:
