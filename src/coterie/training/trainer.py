@@ -36,9 +36,10 @@ from coterie.training import distributed as dist_mod
 from coterie.training.amp import Amp, AmpName, check_amp
 from coterie.training.batch_order import DATA_ORDERS, DataOrder, batch_indices, epoch_generator
 from coterie.training.callbacks import Callback
-from coterie.training.data_source import BatchPlan, DataSource, TensorSource, as_source
+from coterie.training.data_source import BatchPlan, DataSource, as_source
 from coterie.training.input_checks import check_labels, output_classes
 from coterie.training.optim import OptimizerName, build_optimizer
+from coterie.training.predict import predict_logits, predict_source
 from coterie.training.schedules import ScheduleName, build_scheduler, check_milestones
 from coterie.utils.device import resolve_device
 from coterie.utils.progress import progress_bar
@@ -47,7 +48,15 @@ log = logging.getLogger(__name__)
 
 DataArg = Any  # (x, y) tensors, TensorData, a Dataset of (x, y) items, or a DataLoader / re-iterable of batches
 Augment = Callable[[Tensor, torch.Generator], Tensor]
-__all__ = ["NonFiniteLossError", "Trainer", "as_tensors", "batch_indices", "epoch_generator", "predict_logits"]
+__all__ = [
+    "NonFiniteLossError",
+    "Trainer",
+    "as_tensors",
+    "batch_indices",
+    "epoch_generator",
+    "predict_logits",
+    "predict_source",
+]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -72,39 +81,6 @@ def _unpacked_at_exit(ensemble: nn.Module) -> Iterator[None]:
         yield
     finally:
         unpack_members([ensemble])
-
-
-def predict_logits(ensemble: Ensemble, x: Tensor, batch_size: int = 4096, device: torch.device | None = None) -> Tensor:
-    """Member logits (N, M, C) for all M inputs, in evaluation mode and without autograd, batch by batch."""
-    was_training = ensemble.training
-    ensemble.eval()
-    device = device or next(ensemble.parameters()).device
-    try:
-        with torch.no_grad():  # no graph: validation and prediction never differentiate these logits
-            outs = [ensemble(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
-    finally:
-        ensemble.train(was_training)
-    return torch.cat(outs, 1)
-
-
-def predict_source(
-    ensemble: Ensemble, source: DataSource, batch_size: int = 4096, device: torch.device | None = None
-) -> tuple[Tensor, Tensor]:
-    """Member logits (N, M, C) and labels (M,) over every sample of a data source (see :func:`predict_logits`)."""
-    if isinstance(source, TensorSource):
-        return predict_logits(ensemble, source.x, batch_size, device), source.y
-    was_training = ensemble.training
-    ensemble.eval()
-    device = device or next(ensemble.parameters()).device
-    outs, ys = [], []
-    try:
-        with torch.no_grad():
-            for xb, yb in source.eval_batches(batch_size):
-                outs.append(ensemble(xb.to(device, non_blocking=True)).cpu())
-                ys.append(yb)
-    finally:
-        ensemble.train(was_training)
-    return torch.cat(outs, 1), torch.cat(ys)
 
 
 @dataclass
