@@ -206,3 +206,25 @@ def test_missing_weights(run, tmp_path):
     assert "has not finished" in res.output
     with pytest.raises(RunLoadError, match="which must be one of"):
         coterie.load(d, "last")
+
+
+def test_load_uses_the_experiments_own_loader(run, monkeypatch):
+    import dataclasses
+
+    from coterie.experiments import registry
+    from coterie.training.best_weights import WeightsFileError
+
+    calls = []
+
+    def loader(cfg, rundir, which, device):
+        calls.append((cfg.experiment, rundir.path, which, device))
+        if which == "final":
+            raise WeightsFileError("weights file f.safetensors is truncated or corrupted (test)")
+        return "artefact"
+
+    exp = registry.get("train")
+    monkeypatch.setitem(registry._REGISTRY, "train", dataclasses.replace(exp, load=loader))
+    assert coterie.load(run[0], device="cpu") == "artefact"
+    assert calls == [("train", run[0], "best", torch.device("cpu"))]
+    with pytest.raises(RunLoadError, match=r"f\.safetensors is truncated or corrupted \(test\); re-run"):
+        coterie.load(run[0], "final")
