@@ -32,12 +32,12 @@ def say_error(message: str) -> None:
 
 
 def bad_input_types() -> tuple[type[BaseException], ...]:
-    """Exception classes that mean bad input (exit 2); imported lazily to keep ``coterie --help`` fast."""
-    from coterie.config import ConfigError
-    from coterie.experiments.fingerprint import RunDirError
-    from coterie.sweep import StoreError, SweepError
+    """Exception classes that mean bad input (exit 2): :class:`InputError` (which ``ConfigError``, ``SweepError`` and
+    ``RunDirError`` derive from) and the sweep database's ``StoreError``; imported lazily (``coterie --help`` stays
+    fast)."""
+    from coterie.sweep.store import StoreError
 
-    return (InputError, ConfigError, RunDirError, SweepError, StoreError)
+    return (InputError, StoreError)
 
 
 @contextmanager

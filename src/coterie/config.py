@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from coterie.experiments import registry as experiments
 from coterie.experiments.registry import ExperimentConfig
+from coterie.utils.errors import InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """An invalid configuration; the message names each offending field."""
 
 

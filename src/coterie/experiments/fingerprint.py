@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from coterie.experiments.rundir import atomic_write_text
+from coterie.utils.errors import InputError
 
 FINGERPRINT_FILE = "fingerprint.json"
 FINGERPRINT_VERSION = 1
@@ -57,7 +58,7 @@ NON_NUMERIC_FIELDS: tuple[str, ...] = (
 _ABSENT = "(absent)"
 
 
-class RunDirError(ValueError):
+class RunDirError(InputError):
     """A run directory that cannot be used for this run (bad input: the CLI exits 2, nothing is written)."""
 
 

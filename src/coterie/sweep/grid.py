@@ -30,9 +30,10 @@ import yaml
 
 from coterie.config import ConfigError, set_dotted, validate_config
 from coterie.experiments.registry import ExperimentConfig
+from coterie.utils.errors import InputError
 
 
-class SweepError(ValueError):
+class SweepError(InputError):
     """An invalid sweep specification (unknown grid field, empty grid, bad values); the message names the field."""
 
 
