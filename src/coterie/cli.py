@@ -188,6 +188,8 @@ def _run_resolved(cfg: Any, out: Path, restart: bool, nproc: int) -> dict:
     if parallel and cfg.experiment not in distributed.SUPPORTED_EXPERIMENTS:
         raise InputError(f"--nproc/torchrun supports experiments {distributed.SUPPORTED_EXPERIMENTS} only")
     if distributed.env_world_size() > 1:  # a worker started by torchrun: each rank guards its own directory
+        if restart:  # every rank would move the same directory at once
+            raise InputError("--restart cannot be used under torchrun: move the run directory aside, or use --nproc")
         return distributed.run_worker(cfg, out)
     guard_run_dir(cfg, out, restart)  # before anything is written (the K-process launch writes out/workers/)
     if nproc > 1:
