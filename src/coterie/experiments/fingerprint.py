@@ -68,12 +68,16 @@ class RunDirMismatch(RunDirError):  # noqa: N818 - the name says what it is, as 
     def __init__(self, path: Path, differences: list[tuple[str, Any, Any]]) -> None:
         self.path = path
         self.differences = differences
-        shown = "; ".join(f"{k}: {_show(old)} → {_show(new)}" for k, old, new in differences[:12])
-        more = f"; and {len(differences) - 12} more" if len(differences) > 12 else ""
         super().__init__(
-            f"{path} holds a run of a different configuration ({shown}{more}); nothing was changed. "
+            f"{path} holds a run of a different configuration ({self.summary}); nothing was changed. "
             f"Use another --out, or --restart to move the old run to {path}/{PREVIOUS_PREFIX}<time>/ and start afresh"
         )
+
+    @property
+    def summary(self) -> str:
+        """``field: old → new; ...`` (the first 12 differences)."""
+        shown = "; ".join(f"{k}: {_show(old)} → {_show(new)}" for k, old, new in self.differences[:12])
+        return shown + (f"; and {len(self.differences) - 12} more" if len(self.differences) > 12 else "")
 
 
 def _show(v: Any) -> str:

@@ -29,7 +29,7 @@ def execute_run(
     import torch
 
     from coterie.config import validate_config
-    from coterie.experiments.fingerprint import RunDirError
+    from coterie.experiments.fingerprint import RunDirError, RunDirMismatch
     from coterie.experiments.runner import run_config
 
     if threads:
@@ -38,7 +38,9 @@ def execute_run(
     try:
         cfg = validate_config(config)
         results = run_config(cfg, Path(run_dir))
-    except RunDirError as e:  # the directory holds another configuration: never resumed, never recorded finished
+    except RunDirMismatch as e:  # the directory holds another configuration: never resumed, never recorded finished
+        return {"ok": False, "error": f"{e.path} holds another configuration ({e.summary}); left as it was"}
+    except RunDirError as e:
         return {"ok": False, "error": str(e)}
     except Exception:
         return {"ok": False, "error": traceback.format_exc()}

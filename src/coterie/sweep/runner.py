@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
-from coterie.experiments.fingerprint import RunDirError
+from coterie.experiments.fingerprint import RunDirError, RunDirMismatch
 from coterie.experiments.rundir import atomic_write_text
 from coterie.sweep.backends import StartMethod, run_local, run_ray
 from coterie.sweep.grid import RunSpec, SweepSpec
@@ -63,11 +63,16 @@ def check_run_dirs(out: Path, runs: list[RunSpec]) -> None:
     for r in runs:
         try:
             guard_run_dir(r.config, out / "runs" / r.name)
+        except RunDirMismatch as e:
+            problems.append(f"{e.path} holds another configuration ({e.summary})")
         except RunDirError as e:
-            problems.append(str(e))
+            problems.append(str(e).split("; nothing was changed")[0])
     if problems:
-        raise RunDirError(f"{len(problems)} run director{'y' if len(problems) == 1 else 'ies'} of this sweep "
-                          f"cannot be reused (nothing was started): " + " | ".join(problems))
+        n = len(problems)
+        raise RunDirError(
+            f"{n} run director{'y' if n == 1 else 'ies'} of this sweep cannot be reused: " + " | ".join(problems)
+            + f". Nothing was started or changed; move {'it' if n == 1 else 'them'} away to rerun, or use another --out"
+        )
 
 
 def run_sweep(
