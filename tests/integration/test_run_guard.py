@@ -197,7 +197,7 @@ def test_sweep_never_reuses_a_run_dir_of_another_config(tmp_path: Path, count_ep
     before, n_trained = snapshot(out), len(count_epochs)
     res = cli("sweep", str(config), "--out", str(out))
     assert res.exit_code == 2, res.output
-    assert run_dir.name in res.output and "optimizer.lr: 0.5 → 0.05" in res.output
+    assert run_dir.name in res.output and "optimizer.lr: 0.5 → 0.05" in res.output and "move it away" in res.output
     assert snapshot(out) == before and len(count_epochs) == n_trained
     # the worker refuses it too (a directory changed under a running sweep): failed, not finished, nothing touched
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
