@@ -1,8 +1,8 @@
-"""Numbers of docs/results/colearning/README.md, from the sweep's results.sqlite (or the exported runs.csv).
+"""Numbers of docs/results/colearning/v1/README.md, from the sweep's results.sqlite (or the exported runs.csv).
 
-    .venv/bin/python docs/results/colearning/summarise.py                       # runs.csv beside this file
-    .venv/bin/python docs/results/colearning/summarise.py runs/colearn-mnist1d-sweep/results.sqlite \
-        --export docs/results/colearning/runs.csv                                # from the sweep, and re-export
+    .venv/bin/python docs/results/colearning/v1/summarise.py                       # runs.csv beside this file
+    .venv/bin/python docs/results/colearning/v1/summarise.py runs/colearn-mnist1d-sweep/results.sqlite \
+        --export docs/results/colearning/v1/runs.csv                                # from the sweep, and re-export
 
 Every choice of coupling is made on the validation split; test figures are only reported. Diverged runs (non-finite
 loss under strong negative coupling) are kept in the accuracy tables as recorded (evaluated at their last finite
@@ -22,7 +22,6 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DB = Path("runs/colearn-mnist1d-sweep/results.sqlite")
 RULES = {"mean": "ens_acc_mean", "geometric": "ens_acc_geometric", "vote": "ens_acc_vote"}
 STRUCT = {
     "inactive fraction act1": "analysis.test.inactive_fraction.act1",
@@ -120,7 +119,7 @@ def main() -> None:
     ap.add_argument("source", nargs="?", type=Path, help="results.sqlite or runs.csv")
     ap.add_argument("--export", type=Path, help="write the flattened run table here (CSV)")
     args = ap.parse_args()
-    source = args.source or (DEFAULT_DB if DEFAULT_DB.exists() else HERE / "runs.csv")
+    source = args.source or HERE / "runs.csv"  # the committed table (superseded study: no default sweep)
     df = load(source)
     if args.export:
         df.to_csv(args.export, index=False)
