@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from coterie.data import load_cifar, load_dataset, random_splits
+from coterie.utils.errors import InputError
 
 
 def _write_cifar10(root, n=4):
@@ -47,8 +48,9 @@ def test_cifar100_loader(tmp_path):
 
 
 def test_cifar_missing_files_say_what_to_download(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"cifar-10-python\.tar\.gz.*--data-dir"):
+    with pytest.raises(FileNotFoundError, match=r"cifar-10-python\.tar\.gz.*--data-dir") as err:
         load_cifar("cifar10", tmp_path)
+    assert isinstance(err.value, InputError)  # the CLI reads it as bad input: exit 2, not a failed run
 
 
 def test_cifar_refuses_code_in_pickles(tmp_path):
