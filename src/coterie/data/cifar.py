@@ -54,13 +54,13 @@ def read_batch(path: Path) -> dict[bytes, Any]:
     return obj
 
 
-class DataFilesMissing(InputError, FileNotFoundError):
+class DataFilesMissingError(InputError, FileNotFoundError):
     """A dataset's files are not where the config says (the CLI exits 2: bad input, not a failed run)."""
 
 
-def _missing(name: str, data_dir: Path, expected: Path) -> DataFilesMissing:
+def _missing(name: str, data_dir: Path, expected: Path) -> DataFilesMissingError:
     folder = "cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"
-    return DataFilesMissing(
+    return DataFilesMissingError(
         f"{name}: {expected} not found. Download {URLS[name]} (python version), unpack it so that "
         f"{data_dir / folder}/ exists, and pass --data-dir {data_dir} (or data.data_dir in the config)."
     )
