@@ -155,6 +155,30 @@ def test_export_onnx_without_package(run, tmp_path):
     assert not (tmp_path / "e.onnx").exists()
 
 
+@pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxscript")), reason="no onnx")
+def test_export_onnx_round_trip(run, tmp_path):
+    import onnx
+
+    res = _cli("export", run[0], "--format", "onnx", "--which", "final", "--out", tmp_path / "e.onnx")
+    assert res.exit_code == 0, res.output
+    model = onnx.load(str(tmp_path / "e.onnx"))
+    onnx.checker.check_model(model)
+    assert [o.name for o in model.graph.output] == ["probs", "member_logits"]
+    if importlib.util.find_spec("onnxruntime") is None:
+        return
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "e.onnx"), providers=["CPUExecutionProvider"])
+    ens = coterie.load(run[0], "final")
+    for batch in (1, 7):
+        x = torch.rand(batch, 40) * 8 - 4
+        probs, logits = session.run(None, {"x": x.numpy()})
+        with torch.no_grad():
+            want = ens(x)
+        assert torch.allclose(torch.from_numpy(logits), want, atol=1e-5)
+        assert torch.allclose(torch.from_numpy(probs), want.softmax(-1).mean(0), atol=1e-5)
+
+
 # ------------------------------------------------------------------ bad input: one line, exit 2, nothing written
 def _one_line_exit_2(res):
     assert res.exit_code == 2, res.output

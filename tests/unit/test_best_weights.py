@@ -45,7 +45,7 @@ class _Snapshots(Callback):
         self.states = {}
 
     def on_epoch_end(self, trainer, epoch, record, val_logits):
-        self.states[epoch] = {k: v.detach().clone() for k, v in trainer.ensemble.state_dict().items()}
+        self.states[epoch] = {k: v.detach().cpu().clone() for k, v in trainer.ensemble.state_dict().items()}
 
 
 class KilledError(Exception):

@@ -80,7 +80,8 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "torch-export", 
     else:
         try:
             torch.onnx.export(module, (example,), str(out), input_names=["x"],
-                              output_names=["probs", "member_logits"], dynamic_shapes={"x": {0: batch}})
+                              output_names=["probs", "member_logits"], dynamic_shapes={"x": {0: batch}},
+                              verbose=False)
         except ImportError as e:  # torch's ONNX exporter needs onnxscript as well
             raise RunArgumentError(f"--format onnx needs {e.name or 'onnxscript'}, which is not installed: "
                                    "pip install 'coterie[onnx]'") from None
