@@ -385,7 +385,9 @@ def eval_cmd(
     which: WhichOption = WhichChoice.best,
     device: ReuseDeviceOption = DeviceChoice.cpu,
 ) -> None:
-    """Evaluate a run's ensemble on a split rebuilt from its config; prints a table, writes RUN_DIR/eval.json."""
+    """Evaluate a run's ensemble on a split rebuilt from its config; prints a table, writes RUN_DIR/eval.json.
+
+    Exit 2 (one line): not a run directory, weights missing or damaged, a bad option."""
     from coterie.experiments.evaluate_run import evaluate_run
     from coterie.experiments.loading import RunArgumentError, RunLoadError
 
@@ -416,7 +418,9 @@ def attack(
     split: SplitOption = SplitChoice.test,
     device: ReuseDeviceOption = DeviceChoice.cpu,
 ) -> None:
-    """White-box accuracy of a run's ensemble (attacked through its mean probability); writes RUN_DIR/attack.json."""
+    """White-box accuracy of a run's ensemble (attacked through its mean probability); writes RUN_DIR/attack.json.
+
+    Exit 2 (one line): not a run directory, weights missing or damaged, a bad option."""
     from coterie.experiments.attack_run import attack_run
     from coterie.experiments.loading import RunArgumentError, RunLoadError
 
@@ -440,7 +444,9 @@ def export(
     fmt: Annotated[FormatChoice, typer.Option("--format", help="torch-export or onnx")] = FormatChoice.torch_export,
     which: WhichOption = WhichChoice.best,
 ) -> None:
-    """Export a run's ensemble: x (B, ...) → (mean-rule probs (B, C), member logits (N, B, C)), dynamic batch."""
+    """Export a run's ensemble: x (B, ...) → (mean-rule probs (B, C), member logits (N, B, C)), dynamic batch.
+
+    Exit 2 (one line): not a run directory, weights missing or damaged, onnx not installed, a bad option."""
     from coterie.experiments.export_run import export_run
     from coterie.experiments.loading import RunArgumentError, RunLoadError
 
@@ -450,7 +456,7 @@ def export(
         raise _reuse_error(e) from None
     console.print(f"[green]wrote[/] {rec['out']} ({rec['format']}, {which.value} weights): x (B, "
                   f"{', '.join(map(str, rec['input_shape']))}) → probs (B, {rec['num_classes']}), "
-                  f"member_logits ({rec['n_members']}, B, {rec['num_classes']})", highlight=False)
+                  f"member_logits ({rec['n_members']}, B, {rec['num_classes']})", highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover
