@@ -25,12 +25,15 @@ def setup(description: str) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("COTERIE_BENCH_THREADS", "0")))
     ap.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the tensors and every method's members go there)")
     ap.add_argument(
         "--release-freed-memory",
         action="store_true",
         help="leave glibc's default of returning freed blocks to the OS (the `coterie` command keeps them)",
     )
     args = ap.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        ap.error("--device cuda: CUDA is not available on this machine")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     # As the `coterie` command does at start-up (coterie.utils.allocator); process-wide, so the loop baseline
@@ -41,6 +44,7 @@ def setup(description: str) -> argparse.Namespace:
         f"# torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
         f"load average {load:.1f}, {platform.processor() or platform.machine()}, "
         f"freed memory {'kept (mallopt)' if kept else 'returned to the OS (glibc default)'}"
+        + (f", device {torch.cuda.get_device_name(args.device)}" if args.device.startswith("cuda") else "")
     )
     return args
 
@@ -50,8 +54,8 @@ def colearning_case(
 ):
     """(loop step, coterie step, coterie ensemble) for a co-learning step of ``n`` members, β = −0.5/n, SGD."""
     beta = -0.5 / n
-    ens = Ensemble.from_factory(name, n, seed=0, compile=compile, executor=executor, **kw)
-    ref = Ensemble.from_factory(name, n, seed=0, executor="loop", **kw)
+    ens = Ensemble.from_factory(name, n, seed=0, compile=compile, executor=executor, **kw).to(x.device)
+    ref = Ensemble.from_factory(name, n, seed=0, executor="loop", **kw).to(x.device)
     members = list(ref.members)
     opt = build_optimizer(ens.parameters(), "sgd", lr=0.01, momentum=0.9, weight_decay=5e-4)
     opts = [torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4) for m in members]

@@ -6,6 +6,14 @@ import statistics
 import time
 from collections.abc import Callable
 
+import torch
+
+
+def _sync() -> None:
+    """Wait for queued CUDA work, so a timed call includes its kernels (a no-op without CUDA in use)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
 
 def compare(
     fns: dict[str, Callable[[], object]], rounds: int = 30, warmup: int = 5, block: int = 1
@@ -26,8 +34,10 @@ def compare(
             if block > 1:
                 f()  # untimed: this call runs on the previous function's caches
             for _ in range(max(block - 1, 1)):
+                _sync()
                 t0 = time.perf_counter()
                 f()
+                _sync()
                 times[k].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 

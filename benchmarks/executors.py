@@ -14,7 +14,8 @@ all but the first call, so a step follows the same step); the second interleaves
 starts on the caches the other method left (cold caches, which a training loop never sees). The fused MLP step is
 memory-bound enough to lose ~15-20% in the second regime; the loop, dominated by per-op overhead, hardly changes.
 
-Run: ``python benchmarks/executors.py [--threads 1] [--quick]``
+Run: ``python benchmarks/executors.py [--threads 1] [--quick] [--device cuda]`` (on CUDA every method's members
+and tensors live on the GPU and each timed call waits for its kernels).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from baselines import competent_loop_step, vmap_step
 def gemm_floor(n: int, x: torch.Tensor, dims: tuple[int, ...]):
     """The fused step's matrix products alone (forward, weight and input gradients, ReLU masks), with no autograd,
     loss or optimiser: a floor for what any implementation of (a) can reach on this machine."""
-    ws = [torch.randn(n, dims[k + 1], dims[k]) * 0.1 for k in range(len(dims) - 1)]
-    bs = [torch.randn(n, dims[k + 1], 1) for k in range(len(dims) - 1)]
+    ws = [torch.randn(n, dims[k + 1], dims[k], device=x.device) * 0.1 for k in range(len(dims) - 1)]
+    bs = [torch.randn(n, dims[k + 1], 1, device=x.device) for k in range(len(dims) - 1)]
 
     def step() -> None:
         hs, h = [], x.t()
@@ -63,7 +64,7 @@ def gemm_floor(n: int, x: torch.Tensor, dims: tuple[int, ...]):
 def baselines(name: str, n: int, x: torch.Tensor, y: torch.Tensor, **kw) -> dict:
     """The competent-loop and vmap-recipe steps, each on its own freshly built members (same seeds as coterie's)."""
     beta = -0.5 / n
-    fresh = lambda: list(Ensemble.from_factory(name, n, seed=0, executor="loop", **kw).members)  # noqa: E731
+    fresh = lambda: list(Ensemble.from_factory(name, n, seed=0, executor="loop", **kw).to(x.device).members)  # noqa: E731
     return {"competent": competent_loop_step(fresh(), beta, x, y), "vmap": vmap_step(fresh(), beta, x, y)}
 
 
@@ -80,7 +81,8 @@ def main() -> None:
     args = setup(__doc__.splitlines()[0])
     torch.manual_seed(0)
     b = 512
-    x1, y1 = torch.randn(b, 40), torch.randint(0, 10, (b,))
+    dev = torch.device(args.device)
+    x1, y1 = torch.randn(b, 40).to(dev), torch.randint(0, 10, (b,)).to(dev)
     loop, eager, _ = colearning_case("mlp", 10, x1, y1, **MLP_KW)
     fns = {"loop": loop, **baselines("mlp", 10, x1, y1, **MLP_KW), "fused": eager}
     _, compiled, cens = colearning_case("mlp", 10, x1, y1, compile=True, **MLP_KW)
@@ -96,7 +98,7 @@ def main() -> None:
     if "compiled" in t:
         rows.append(("(a) fused + torch.compile vs competent loop", t["competent"], t["compiled"], "-"))
     floor_row = ("(a) coterie step ÷ its matrix products alone", t["fused"], t["floor"], "floor = 1×")
-    x2, y2 = torch.rand(b, 3, 32, 32), torch.randint(0, 10, (b,))
+    x2, y2 = torch.rand(b, 3, 32, 32).to(dev), torch.randint(0, 10, (b,)).to(dev)
     loop2, auto2, _ = colearning_case("lenet5", 5, x2, y2)
     fns2 = {"loop": loop2, **baselines("lenet5", 5, x2, y2), "auto": auto2}
     t2 = compare(fns2, rounds=3 if args.quick else 6, warmup=1, block=3)
