@@ -67,7 +67,7 @@ class ADP(Objective):
         reg = shared_term_member_losses(lambda p: self.regulariser(p, y), probs)
         with torch.no_grad():
             ent = ensemble_entropy(probs)
-            ld = log_det_diversity(probs, y, self.det_offset) if logits.shape[0] > 1 else torch.zeros(())
+            ld = log_det_diversity(probs, y, self.det_offset) if logits.shape[0] > 1 else logits.new_zeros(())
         return ObjectiveOutput(
             losses=ce + reg, terms={"ce": ce.detach(), "entropy": ent, "log_det": ld}, logits=logits.detach()
         )

@@ -66,7 +66,7 @@ class CoLearning(Objective):
         # the whole of eq. (1) in one autograd node with a closed-form backward (colearning_loss.py)
         losses, ce, coupling, kl = colearning_loss(logits, y, beta if coupled else None, self.log_floor)
         if kl is None:
-            kl_mean = torch.zeros(())
+            kl_mean = logits.new_zeros(())
         else:
             kl_mean = (kl.sum() - kl.diagonal().sum()) / (n * (n - 1))  # mean over the off-diagonal pairs
         return ObjectiveOutput(
