@@ -26,6 +26,7 @@ from torch import Tensor
 from coterie.models.base import CoterieModel
 from coterie.models.registry import register
 from coterie.neurons.diverse import ActivationSpec, mlp_stack
+from coterie.neurons.smoothness import check_second_differentiable
 
 
 class HamiltonianNet(CoterieModel):
@@ -34,7 +35,9 @@ class HamiltonianNet(CoterieModel):
     Args:
         dim: number of degrees of freedom d (state dimension 2d).
         hidden: hidden widths.
-        activation: activation spec (default ``tanh``; smooth activations give smooth H).
+        activation: activation spec (default ``tanh``). It must be smooth: the output ∂H/∂x reaches the hidden
+            biases only through σ'', so a piecewise-linear σ (a ``linear`` interpolated export, ReLU) is refused
+            (:func:`coterie.neurons.smoothness.check_second_differentiable`); export with ``kind="cubic"``.
         separable: H = T(p) + V(q), each its own MLP.
         mean, std: input normalisation (scalars or per-coordinate (2d,)).
 
@@ -59,6 +62,7 @@ class HamiltonianNet(CoterieModel):
             self.kinetic = mlp_stack(dim, 1, hidden, activation)
         else:
             self.body = mlp_stack(2 * dim, 1, hidden, activation)
+        check_second_differentiable(self)
 
     def hamiltonian(self, x: Tensor) -> Tensor:
         """Learned energy H (B,) of natural-range states (B, 2d)."""

@@ -23,11 +23,15 @@ from coterie.neurons.meta import (
     batch_stream,
     learned_activations,
     meta_learn,
+    reinit_network,
+    reinit_seed,
     reset_network,
     split_parameters,
-    unrolled_meta_gradient,
+    validation_loss,
 )
 from coterie.neurons.mlp import DiverseMLP
+from coterie.neurons.plateau import Plateau
+from coterie.neurons.unrolled import unrolled_meta_gradient
 
 __all__ = [
     "ActivationSpec",
@@ -39,6 +43,7 @@ __all__ = [
     "LearnedSpec",
     "MetaConfig",
     "MetaResult",
+    "Plateau",
     "Sine",
     "batch_stream",
     "block_assignment",
@@ -49,7 +54,10 @@ __all__ = [
     "make_activation",
     "meta_learn",
     "mlp_stack",
+    "reinit_network",
+    "reinit_seed",
     "reset_network",
     "split_parameters",
     "unrolled_meta_gradient",
+    "validation_loss",
 ]

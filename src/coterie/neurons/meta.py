@@ -20,12 +20,20 @@ L_I = Σ_t L_t / N_I. Two ways of computing that gradient are offered:
     after N_I steps the averaged θ_s gradient takes one outer step. θ_t is treated as a constant of θ_s, so the cost
     is that of ordinary training and memory is O(1) in N_I.
 
-``reinit_inner=True`` re-initialises θ at every outer step, as Algorithm 1 is literally written ("Initialize network"
-inside the outer loop); the default ``False`` carries θ over from one outer step to the next, so the network keeps
-training while its activations evolve, and the outer loss is measured in the regime the network ends up in.
+``reinit_inner=True`` (the default) re-initialises θ at the start of every outer step, as Algorithm 1 is written
+("Initialize network" inside the outer loop), from a seed derived from ``(seed, outer step)``
+(:func:`reinit_network`), so the activations are learned for training from scratch. ``False`` carries θ over from
+one outer step to the next (the network keeps training while its activations evolve; an option, not the paper).
 
-The inner optimiser is plain SGD with rate R_I (differentiable, as Algorithm 1); the outer optimiser is Adam or SGD
-with rate R_O on θ_s, with optional clipping of the meta-gradient norm.
+The inner optimiser is ``adam`` (the optimiser the learned-diversity arms are trained with; default) or ``sgd``
+(Algorithm 1's literal step), with rate R_I and a fresh state every outer step (:mod:`coterie.neurons.inner_optim`);
+the outer optimiser is Adam or SGD with rate R_O on θ_s, with optional clipping of the meta-gradient norm. Outer
+steps run until the monitored loss — the meta-network's validation loss after the inner loop when validation data
+is given, else the mean inner loss — has not improved by ``min_delta`` for ``patience`` steps
+(:class:`coterie.neurons.plateau.Plateau`), or ``outer_steps`` at most.
+
+This is a loop of its own rather than the Trainer: the exact method differentiates through the inner updates, and
+the first-order method accumulates θ_s gradients across inner steps while stepping θ, which the Trainer cannot.
 """
 
 from __future__ import annotations
@@ -38,14 +46,29 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call
 
 from coterie.neurons.activation import LearnedActivation
+from coterie.neurons.inner_optim import InnerOptimizer, InnerOptimizerName
+from coterie.neurons.plateau import Plateau
+from coterie.neurons.unrolled import Batch, LossFn, unrolled_meta_gradient
 
 log = logging.getLogger(__name__)
 
-LossFn = Callable[[Tensor, Tensor], Tensor]
-Batch = tuple[Tensor, Tensor]
+__all__ = [
+    "Batch",
+    "LossFn",
+    "MetaConfig",
+    "MetaResult",
+    "batch_stream",
+    "learned_activations",
+    "meta_learn",
+    "reinit_network",
+    "reinit_seed",
+    "reset_network",
+    "split_parameters",
+    "unrolled_meta_gradient",
+    "validation_loss",
+]
 
 
 @dataclass
@@ -54,27 +77,33 @@ class MetaConfig:
 
     Attributes:
         method: ``exact`` (unrolled, differentiable inner loop) or ``first_order`` (alternating).
-        outer_steps: N_O, updates of the sub-networks θ_s.
-        inner_steps: N_I, minibatch SGD steps on θ per outer step.
-        inner_lr: R_I, the inner SGD rate.
+        outer_steps: N_O at most: updates of the sub-networks θ_s (fewer when the plateau rule stops earlier).
+        inner_steps: N_I, minibatch steps on θ per outer step.
+        inner_lr: R_I, the inner rate.
+        inner_optimizer: ``adam`` (as the arms are trained) or ``sgd`` (Algorithm 1 literally).
         outer_lr: R_O, the outer rate.
         outer_optimizer: ``adam`` or ``sgd`` for θ_s.
         truncation: exact method only — back-propagate through at most this many inner steps (None: all).
-        reinit_inner: re-initialise θ at every outer step (Algorithm 1 literally) instead of carrying it over.
+        reinit_inner: re-initialise θ at every outer step (Algorithm 1, default); ``False`` carries θ over.
         batch_size: inner minibatch size.
         clip_meta_grad: clip the θ_s gradient to this global norm (None: no clipping).
+        patience: stop after this many outer steps without improvement of the monitored loss (None: never).
+        min_delta: an improvement must lower the best monitored loss by more than this (absolute).
     """
 
     method: Literal["exact", "first_order"] = "exact"
     outer_steps: int = 100
     inner_steps: int = 20
-    inner_lr: float = 0.1
+    inner_lr: float = 1e-2
+    inner_optimizer: InnerOptimizerName = "adam"
     outer_lr: float = 1e-3
     outer_optimizer: Literal["adam", "sgd"] = "adam"
     truncation: int | None = None
-    reinit_inner: bool = False
+    reinit_inner: bool = True
     batch_size: int = 128
     clip_meta_grad: float | None = 1.0
+    patience: int | None = None
+    min_delta: float = 0.0
 
 
 @dataclass
@@ -82,14 +111,19 @@ class MetaResult:
     """What meta-learning produced: per-outer-step records and, optionally, activation snapshots.
 
     Attributes:
-        history: one dict per outer step with ``outer_step`` and ``inner_loss`` (mean L_I) and ``meta_grad_norm``.
+        history: one dict per outer step with ``outer_step``, ``inner_loss`` (mean L_I), ``meta_grad_norm`` and,
+            with validation data, ``val_loss`` (the meta-network's validation loss after that step's inner loop).
         snapshots: ``(outer_step, {activation name: values on the snapshot grid (P,)})`` pairs.
         grid: the snapshot abscissae (P,).
+        stopped: why the outer loop ended: ``plateau`` or ``max_steps``.
+        best_step: the outer step with the best monitored loss.
     """
 
     history: list[dict[str, float]] = field(default_factory=list)
     snapshots: list[tuple[int, dict[str, Tensor]]] = field(default_factory=list)
     grid: Tensor | None = None
+    stopped: str = "max_steps"
+    best_step: int = 0
 
 
 def learned_activations(model: nn.Module) -> dict[str, LearnedActivation]:
@@ -125,6 +159,19 @@ def reset_network(model: nn.Module) -> None:
             reset()
 
 
+def reinit_seed(seed: int, outer_step: int) -> int:
+    """The seed of θ's fresh initialisation at outer step ``outer_step`` (1-based) of a run seeded ``seed``."""
+    return seed * 1_000_003 + 7919 * outer_step + 17
+
+
+def reinit_network(model: nn.Module, seed: int) -> None:
+    """:func:`reset_network` drawn from ``torch.manual_seed(seed)``, leaving the global random state as it was."""
+    devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        reset_network(model)
+
+
 def batch_stream(x: Tensor, y: Tensor, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
     """Endless shuffled minibatches of (x, y): epochs of a fresh random permutation each (seeded by ``generator``)."""
     n = x.shape[0]
@@ -135,66 +182,101 @@ def batch_stream(x: Tensor, y: Tensor, batch_size: int, generator: torch.Generat
             yield x[idx], y[idx]
 
 
-def _call(model: nn.Module, params: dict[str, Tensor], x: Tensor) -> Tensor:
-    return functional_call(model, params, (x,), strict=False, tie_weights=True)
-
-
-def unrolled_meta_gradient(
-    model: nn.Module,
-    theta: dict[str, Tensor],
-    theta_s: dict[str, Tensor],
-    batches: list[Batch],
-    loss_fn: LossFn,
-    inner_lr: float,
-    truncation: int | None = None,
-) -> tuple[float, dict[str, Tensor], dict[str, Tensor]]:
-    """The exact (or truncated) gradient of the mean inner loss L_I with respect to θ_s.
-
-    Runs ``len(batches)`` differentiable SGD steps θ ← θ − R_I ∇_θ L_t from ``theta`` with the activations'
-    parameters ``theta_s`` and back-propagates L_I = Σ_t L_t / N_I into ``theta_s`` through the whole trajectory
-    (or through windows of ``truncation`` steps).
-
-    Args:
-        model: the module whose functional form is evaluated (its own parameter values are not used).
-        theta: initial network parameters by name (tensors; detached copies are made).
-        theta_s: activation parameters by name (leaf tensors with ``requires_grad``).
-        batches: the inner minibatches ``(x (B, ...), y (B, ...))``, one per inner step.
-        loss_fn: ``loss_fn(outputs, targets) -> scalar``.
-        inner_lr: R_I.
-        truncation: window length K (None: no truncation).
-
-    Returns:
-        ``(L_I as a float, {name: ∂L_I/∂θ_s}, final θ detached)``.
-    """
-    n = len(batches)
-    window = n if truncation is None else max(1, int(truncation))
-    names_s = list(theta_s)
-    grads = {k: torch.zeros_like(v) for k, v in theta_s.items()}
-    cur = {k: v.detach().clone().requires_grad_(True) for k, v in theta.items()}
+def validation_loss(model: nn.Module, data: tuple[Tensor, Tensor], loss_fn: LossFn, chunk: int = 4096) -> float:
+    """The loss of ``model`` on ``data`` = (x (M, ...), y (M, ...)) in evaluation mode, as the sample-weighted mean
+    of ``loss_fn`` (a batch mean) over chunks. The model's train/eval mode is restored."""
+    x, y = data
+    was = model.training
+    model.eval()
     total = 0.0
-    window_loss: Tensor | None = None
-    for t, (x, y) in enumerate(batches):
-        loss = loss_fn(_call(model, {**cur, **theta_s}, x), y)
-        total += float(loss.detach())
-        window_loss = loss / n if window_loss is None else window_loss + loss / n
-        last_in_window = (t + 1) % window == 0 or t == n - 1
-        # the last step's update only moves θ on (nothing later depends on it), so it needs no graph
-        g = torch.autograd.grad(loss, list(cur.values()), create_graph=t < n - 1, retain_graph=True, allow_unused=True)
-        cur = {k: v if gk is None else v - inner_lr * gk for (k, v), gk in zip(cur.items(), g)}
-        if last_in_window:
-            gs = torch.autograd.grad(window_loss, [theta_s[k] for k in names_s], allow_unused=True)
-            for k, gk in zip(names_s, gs):
-                if gk is not None:
-                    grads[k] += gk
-            window_loss = None
-            cur = {k: v.detach().requires_grad_(True) for k, v in cur.items()}
-    return total / n, grads, {k: v.detach() for k, v in cur.items()}
+    with torch.no_grad():
+        for xb, yb in zip(x.split(chunk), y.split(chunk)):
+            total += float(loss_fn(model(xb), yb)) * xb.shape[0]
+    model.train(was)
+    return total / max(1, x.shape[0])
 
 
 def _snapshot(model: nn.Module, grid: Tensor) -> dict[str, Tensor]:
     with torch.no_grad():
         acts = learned_activations(model).items()
         return {name: act(grid.to(next(act.parameters()).device)).cpu() for name, act in acts}
+
+
+def _first_order(
+    model: nn.Module, theta: dict[str, nn.Parameter], batches: list[Batch], loss_fn: LossFn, inner: InnerOptimizer
+) -> float:
+    """N_I in-place inner steps on θ (fresh optimiser state) while θ_s accumulates ∇ of L_I; the mean loss."""
+    opt = inner.torch_optimizer(list(theta.values()))
+    n = len(batches)
+    total = 0.0
+    for xb, yb in batches:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        (loss / n).backward()
+        total += float(loss.detach())
+        with torch.no_grad():  # the θ gradient of L_t/N_I is rescaled to ∇θ L_t for the inner step
+            for p in theta.values():
+                if p.grad is not None:
+                    p.grad.mul_(n)
+        opt.step()
+    return total / n
+
+
+def _exact(
+    model: nn.Module,
+    theta: dict[str, nn.Parameter],
+    theta_s: dict[str, nn.Parameter],
+    batches: list[Batch],
+    loss_fn: LossFn,
+    config: MetaConfig,
+    inner: InnerOptimizer,
+) -> float:
+    """The unrolled meta-gradient into θ_s's ``.grad``; θ moves to the inner loop's end. The mean loss."""
+    mean_loss, grads, final = unrolled_meta_gradient(
+        model, dict(theta), theta_s, batches, loss_fn, config.inner_lr, config.truncation, inner
+    )
+    for k, p in theta_s.items():
+        p.grad = grads[k]
+    with torch.no_grad():
+        for k, p in theta.items():
+            p.copy_(final[k])
+    return mean_loss
+
+
+def _outer_optimizer(params: list[nn.Parameter], config: MetaConfig) -> torch.optim.Optimizer:
+    if config.outer_optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.outer_lr)
+    if config.outer_optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.outer_lr)
+    raise ValueError(f"unknown outer optimizer {config.outer_optimizer!r}; choose adam or sgd")
+
+
+def _outer_step(
+    model: nn.Module,
+    theta: dict[str, nn.Parameter],
+    theta_s: dict[str, nn.Parameter],
+    batches: list[Batch],
+    loss_fn: LossFn,
+    config: MetaConfig,
+    outer: torch.optim.Optimizer,
+) -> tuple[float, float]:
+    """One outer step: the inner loop, then θ_s moves along its (clipped) meta-gradient. (mean L_I, ‖∇θ_s‖)."""
+    inner = InnerOptimizer(config.inner_optimizer, config.inner_lr)
+    outer.zero_grad(set_to_none=True)
+    if config.method == "exact":
+        mean_loss = _exact(model, theta, theta_s, batches, loss_fn, config, inner)
+    elif config.method == "first_order":
+        mean_loss = _first_order(model, theta, batches, loss_fn, inner)
+    else:
+        raise ValueError(f"unknown meta-learning method {config.method!r}; choose exact or first_order")
+    if not math.isfinite(mean_loss):
+        raise FloatingPointError(f"inner loss became {mean_loss}: lower meta inner_lr (now {config.inner_lr})")
+    params_s = list(theta_s.values())
+    grad_norm = float(torch.norm(torch.stack([p.grad.norm() for p in params_s if p.grad is not None])))
+    if config.clip_meta_grad is not None:
+        nn.utils.clip_grad_norm_(params_s, config.clip_meta_grad)
+    outer.step()
+    return mean_loss, grad_norm
 
 
 def meta_learn(
@@ -207,6 +289,7 @@ def meta_learn(
     snapshot_every: int = 0,
     snapshot_grid: Tensor | None = None,
     on_step: Callable[[dict[str, float]], None] | None = None,
+    val: tuple[Tensor, Tensor] | None = None,
 ) -> MetaResult:
     """Run Algorithm 1 on ``model`` in place: the learned activations (θ_s) end meta-learned.
 
@@ -215,74 +298,47 @@ def meta_learn(
         x, y: training inputs (M, ...) and targets (M, ...), on the model's device.
         loss_fn: ``loss_fn(model(x_batch), y_batch) -> scalar``.
         config: :class:`MetaConfig`.
-        seed: seeds the minibatch order.
+        seed: seeds the minibatch order and θ's re-initialisations (:func:`reinit_seed`).
         snapshot_every: record the activations every this many outer steps (0: only first and last).
         snapshot_grid: abscissae for snapshots (default: 200 points on [-10, 10]).
         on_step: called with each outer step's record (for logging).
+        val: validation (x (V, ...), y (V, ...)): its loss is recorded every outer step and drives the plateau rule.
 
     Returns:
-        :class:`MetaResult` with the loss history and activation snapshots.
+        :class:`MetaResult` with the loss history (and validation curve), activation snapshots and stop reason.
     """
     theta, theta_s = split_parameters(model)
     if not theta_s:
         raise ValueError("model has no LearnedActivation: nothing to meta-learn")
-    params_s = list(theta_s.values())
-    if config.outer_optimizer == "adam":
-        outer: torch.optim.Optimizer = torch.optim.Adam(params_s, lr=config.outer_lr)
-    else:
-        outer = torch.optim.SGD(params_s, lr=config.outer_lr)
-    gen = torch.Generator().manual_seed(seed)
-    stream = batch_stream(x, y, config.batch_size, gen)
+    outer = _outer_optimizer(list(theta_s.values()), config)
+    stream = batch_stream(x, y, config.batch_size, torch.Generator().manual_seed(seed))
     grid = torch.linspace(-10, 10, 200) if snapshot_grid is None else snapshot_grid
     result = MetaResult(grid=grid)
     result.snapshots.append((0, _snapshot(model, grid)))
-    inner_sgd = torch.optim.SGD(list(theta.values()), lr=config.inner_lr)
+    plateau = Plateau(config.patience, config.min_delta, config.outer_steps)
     model.train()
     for step in range(1, config.outer_steps + 1):
         if config.reinit_inner:
-            reset_network(model)
+            reinit_network(model, reinit_seed(seed, step))
         batches = [next(stream) for _ in range(config.inner_steps)]
-        outer.zero_grad(set_to_none=True)
-        if config.method == "exact":
-            mean_loss, grads, final = unrolled_meta_gradient(
-                model, dict(theta), theta_s, batches, loss_fn, config.inner_lr, config.truncation
-            )
-            for k, p in theta_s.items():
-                p.grad = grads[k]
-            with torch.no_grad():
-                for k, p in theta.items():
-                    p.copy_(final[k])
-        elif config.method == "first_order":
-            total = 0.0
-            for xb, yb in batches:
-                inner_sgd.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xb), yb)
-                (loss / config.inner_steps).backward()
-                total += float(loss.detach())
-                # the θ gradient of L_t/N_I is rescaled to ∇θ L_t for the SGD step
-                with torch.no_grad():
-                    for p in theta.values():
-                        if p.grad is not None:
-                            p.grad.mul_(config.inner_steps)
-                inner_sgd.step()
-            mean_loss = total / config.inner_steps
-        else:
-            raise ValueError(f"unknown meta-learning method {config.method!r}")
-        if not math.isfinite(mean_loss):
-            raise FloatingPointError(
-                f"inner loss became {mean_loss} at outer step {step}: lower meta inner_lr (now {config.inner_lr})"
-            )
-        grad_norm = float(torch.norm(torch.stack([p.grad.norm() for p in params_s if p.grad is not None])))
-        if config.clip_meta_grad is not None:
-            nn.utils.clip_grad_norm_(params_s, config.clip_meta_grad)
-        outer.step()
+        try:
+            mean_loss, grad_norm = _outer_step(model, theta, theta_s, batches, loss_fn, config, outer)
+        except FloatingPointError as e:
+            raise FloatingPointError(f"outer step {step}: {e}") from None
         record = {"outer_step": step, "inner_loss": mean_loss, "meta_grad_norm": grad_norm}
+        if val is not None:
+            record["val_loss"] = validation_loss(model, val, loss_fn)
         result.history.append(record)
         if on_step is not None:
             on_step(record)
-        if (snapshot_every and step % snapshot_every == 0) or step == config.outer_steps:
+        done = plateau.update(record.get("val_loss", mean_loss))
+        if (snapshot_every and step % snapshot_every == 0) or done:
             if result.snapshots[-1][0] != step:
                 result.snapshots.append((step, _snapshot(model, grid)))
+        if done:
+            break
+    result.stopped, result.best_step = plateau.reason or "max_steps", plateau.best_step
+    log.info("meta-learning stopped after %d outer steps (%s)", len(result.history), result.stopped)
     for p in theta.values():
         p.grad = None
     return result
