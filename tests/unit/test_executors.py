@@ -97,3 +97,44 @@ def test_structural_answers_follow_changes_to_member_trees() -> None:
     members[2].head = torch.nn.Linear(5, 4)  # different shape, same member objects
     assert not executors.same_architecture(members)
     assert executors.choose(members) == "loop"
+
+
+def test_members_with_swapped_activations_are_not_fused() -> None:
+    """Activations hold no parameters: a member whose ReLU became a Tanh must leave the fused path (which would
+    apply member 0's ReLU to every member) — the outputs equal each member run on its own."""
+    ens = Ensemble.from_factory("mlp", 3, seed=0, in_features=6, num_classes=3, hidden=(5,))
+    x = torch.randn(4, 6)
+    assert ens.resolved_executor == "fused"
+    ens.members[2].act1 = torch.nn.Tanh()
+    assert not executors.same_architecture(list(ens.members)) and ens.resolved_executor == "loop"
+    ref = torch.stack([m(x) for m in ens.members])
+    torch.testing.assert_close(ens(x), ref, atol=1e-6, rtol=1e-6)
+
+
+def test_fused_forward_follows_a_layer_replaced_in_place() -> None:
+    """After a same-shaped layer is swapped in, the (memoised, packed) fused forward uses the new weights."""
+    ens = Ensemble.from_factory("mlp", 3, seed=0, in_features=6, num_classes=3, hidden=(5,))
+    x = torch.randn(4, 6)
+    ens(x).sum().backward()  # a training forward: the fused path packs the members' parameters
+    torch.manual_seed(1)
+    ens.members[1].fc1 = torch.nn.Linear(6, 5)
+    assert ens.resolved_executor == "fused"
+    for grad in (False, True):
+        with torch.set_grad_enabled(grad):
+            torch.testing.assert_close(ens(x), torch.stack([m(x) for m in ens.members]), atol=1e-5, rtol=1e-5)
+
+
+def test_structure_key_tracks_registrations_and_keeps_nothing_alive() -> None:
+    import gc
+    import weakref
+
+    members = list(Ensemble.from_factory("mlp", 2, seed=0, in_features=6, num_classes=3, hidden=(5,)).members)
+    key = executors.structure_key(members)
+    assert executors.structure_key(members) == key  # stable while nothing changes
+    members[0].register_buffer("extra", torch.zeros(2))
+    assert executors.structure_key(members) != key
+    executors.choose(members)  # memoised now
+    ref = weakref.ref(members[1].fc1.weight)
+    del members
+    gc.collect()
+    assert ref() is None  # the memo holds identities and shapes, not the tensors

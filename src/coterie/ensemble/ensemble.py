@@ -113,19 +113,22 @@ class Ensemble(nn.Module):
 
     def run_members(self, members: Sequence[nn.Module], x: Tensor) -> Tensor:
         """Outputs (n, B, C) of ``members`` (all or a shard of this ensemble's) under the resolved executor."""
+        plan = executors.plan(members, x.device)  # every structural answer from one memoised lookup
         if self.executor != "auto":
             name = self.executor
         elif len(members) == len(self.members):
-            if self._probed is None and torch.is_grad_enabled() and executors.in_doubt(members, x.device):
+            if self._probed is None and torch.is_grad_enabled() and plan.in_doubt:
                 from coterie.ensemble.probe import probe
 
                 self._probed = probe(members, x)
-            name = self.resolved_executor
+            name = self._probed if self._probed is not None else plan.choice
         else:
-            name = executors.choose(members, x.device)
-        if not executors.supported(members, name):
+            name = plan.choice
+        if name not in plan.runnable:
             raise ValueError(f"executor {name!r} cannot run these members; use 'loop'")
         fn = executors.FORWARDS[name]
+        if name == "fused":
+            fn = functools.partial(executors.fused_forward, impl=plan.fused)
         if self.compile:
             from coterie.ensemble.compiled import CompiledForward
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
-from torch.nn.modules import module as _module
 
 from coterie.ensemble.fused_lenet import fused_lenet_forward, lenet_supported
 from coterie.ensemble.fused_mlp import fused_relu_mlp, relu_mlp_supported
@@ -36,40 +36,60 @@ from coterie.ensemble.fused_mlp import fused_relu_mlp, relu_mlp_supported
 ExecutorName = Literal["auto", "loop", "fused", "vmap"]
 EXECUTORS: tuple[str, ...] = ("auto", "loop", "fused", "vmap")
 
-# The structural questions below (same architecture? BatchNorm? fusable?) are asked on every forward. Answering them
-# walks every member's state_dict — 2.5 ms of a 16 ms co-learning step for 10 MLP members (cProfile). The answers
-# are memoised per member identity and a process-wide structure version that any module, parameter or buffer
-# registration anywhere bumps (torch's global registration hooks), so a changed member tree is never served a stale
-# answer.
-_structure_version = 0
+# The structural questions below (same architecture? BatchNorm? fusable?) are asked on every forward; answering them
+# walks every member's state_dict, which costs more than a small member's forward. The answers are memoised on a
+# structural key read per call (:func:`structure_key`, a fraction of that cost): it changes whenever a submodule,
+# parameter or buffer is added, removed or replaced, so a changed member tree is never served a stale answer. No
+# process-wide state is involved (no torch registration hooks).
 _memo_cache: dict[Any, Any] = {}
-
-
-def _bump_structure_version(*_: object) -> None:
-    global _structure_version
-    _structure_version += 1
-
-
-_module.register_module_module_registration_hook(_bump_structure_version)
-_module.register_module_parameter_registration_hook(_bump_structure_version)
-_module.register_module_buffer_registration_hook(_bump_structure_version)
+_MISSING = object()
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def structure_key(members: Sequence[nn.Module]) -> tuple[Any, ...]:
+    """Everything the structural answers depend on, for the members in order: each submodule's identity, type and
+    child names, and each parameter's and buffer's name, identity and shape.
+
+    Identities catch a layer replaced in place by a same-shaped one (the new object exists before the old one is
+    freed, so their ids differ); types, names and shapes make the key determine the answers even if an id is later
+    reused by another object. Holds no references, so memoised entries keep nothing alive.
+    """
+    key: list[Any] = []
+    add, extend = key.append, key.extend
+    stack = list(members)
+    while stack:
+        sub = stack.pop()
+        if sub is None:  # a child slot registered as None
+            add(None)
+            continue
+        add(id(sub))
+        add(type(sub))
+        children = sub._modules
+        if children:
+            add(tuple(children))
+            stack.extend(children.values())
+        for table in (sub._parameters, sub._buffers):
+            if table:
+                add(tuple(table))
+                extend(map(id, table.values()))
+                extend([t.shape for t in table.values() if t is not None])
+    return tuple(key)
+
+
 def _memoised(fn: _F) -> _F:
-    """Memoise ``fn(members, *args)`` on (member identities, args, structure version)."""
+    """Memoise ``fn(members, *args)`` on (its name, :func:`structure_key` of the members, args)."""
+
+    name = fn.__name__
 
     @functools.wraps(fn)
     def wrapper(members: Sequence[nn.Module], *args: Any) -> Any:
-        key = (fn.__name__, tuple(map(id, members)), args)
-        hit = _memo_cache.get(key)
-        if hit is not None and hit[0] == _structure_version:
-            return hit[1]
-        if len(_memo_cache) > 4096:
-            _memo_cache.clear()
-        value = fn(members, *args)
-        _memo_cache[key] = (_structure_version, value)
+        key = (name, structure_key(members), args)
+        value = _memo_cache.get(key, _MISSING)
+        if value is _MISSING:
+            if len(_memo_cache) > 4096:
+                _memo_cache.clear()
+            value = _memo_cache[key] = fn(members, *args)
         return value
 
     return wrapper  # type: ignore[return-value]
@@ -77,12 +97,15 @@ def _memoised(fn: _F) -> _F:
 
 @_memoised
 def same_architecture(members: Sequence[nn.Module]) -> bool:
-    """True when all members share class and parameter/buffer names and shapes."""
-    first = members[0]
-    sig = [(k, tuple(v.shape)) for k, v in first.state_dict().items()]
-    return all(
-        type(m) is type(first) and [(k, tuple(v.shape)) for k, v in m.state_dict().items()] == sig for m in members
-    )
+    """True when all members share class, submodule names and types (activations included: a member whose ReLU was
+    swapped for a Tanh is another architecture) and parameter/buffer names and shapes."""
+
+    def layout(m: nn.Module) -> tuple[list[Any], list[Any]]:
+        modules = [(name, type(sub)) for name, sub in m.named_modules()]
+        return modules, [(k, tuple(v.shape)) for k, v in m.state_dict().items()]
+
+    first = layout(members[0])
+    return all(type(m) is type(members[0]) and layout(m) == first for m in members)
 
 
 def _has_running_stats(module: nn.Module) -> bool:
@@ -188,11 +211,32 @@ def fused_implementation(members: Sequence[nn.Module]) -> Callable[..., Tensor]:
     return fused_lenet_forward if _is_fusable_lenet(members) else fused_mlp_forward
 
 
-def fused_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: bool | None = None) -> Tensor:
-    """The ``fused`` executor: identical MLP or LeNet-5 members, (B, ...) → (N, B, C)."""
+def fused_forward(
+    members: Sequence[nn.Module], x: Tensor, shared_stats: bool | None = None, impl: ForwardFn | None = None
+) -> Tensor:
+    """The ``fused`` executor: identical MLP or LeNet-5 members, (B, ...) → (N, B, C). ``impl``: the
+    :func:`fused_implementation` when the caller already knows it (:attr:`Plan.fused`)."""
     if shared_stats is None:
         shared_stats = shared_input_stats(members)
-    return fused_implementation(members)(members, x, shared_stats)
+    return (impl or fused_implementation(members))(members, x, shared_stats)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every structural answer a forward needs, from one memoised lookup (:func:`plan`)."""
+
+    choice: str  # what ``auto`` resolves to by rule (:func:`choose`)
+    in_doubt: bool  # whether a timing probe should decide instead (:func:`in_doubt`)
+    runnable: frozenset[str]  # the executors that can run these members (:func:`supported`)
+    fused: Callable[..., Tensor] | None  # the fused implementation, when ``fused`` is runnable
+
+
+@_memoised
+def plan(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> Plan:
+    """:class:`Plan` for these members on ``device``: one structure key per forward instead of one per question."""
+    runnable = frozenset(n for n in ("loop", "fused", "vmap") if supported(members, n))
+    fused = fused_implementation(members) if "fused" in runnable else None
+    return Plan(choose(members, device), in_doubt(members, device), runnable, fused)
 
 
 def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: bool | None = None) -> Tensor:
