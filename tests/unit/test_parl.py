@@ -11,6 +11,7 @@ from torch.nn import functional as F
 import coterie
 from coterie.models import capture_features
 from coterie.objectives import parl as parl_mod
+from coterie.objectives._common import capture_names
 from coterie.objectives.parl import PARL, hidden_layers, pairwise_similarity, resolve_layers
 
 
@@ -41,8 +42,9 @@ def slow_similarity(ensemble: coterie.Ensemble, x: torch.Tensor, layers: list[st
     return s / b
 
 
+@pytest.mark.parametrize("features", ["activation", "preactivation"])
 @pytest.mark.parametrize("model", ["cnn1d", "mlp", "resnet20"])
-def test_pairwise_similarity_equals_slow_per_sample_reference(model: str) -> None:
+def test_pairwise_similarity_equals_slow_per_sample_reference(model: str, features: str) -> None:
     if model == "cnn1d":
         ens, x = cnn_ensemble(), torch.rand(5, 16)
     elif model == "mlp":
@@ -52,8 +54,9 @@ def test_pairwise_similarity_equals_slow_per_sample_reference(model: str) -> Non
         ens = coterie.Ensemble.from_factory("resnet20", 2, seed=2, in_channels=1, width=2, blocks=1)
         ens.eval()
         x = torch.rand(4, 1, 8, 8)
-    layers = resolve_layers(ens.members[0], 3)
-    fast = pairwise_similarity(ens, x, 3)
+    m0 = ens.members[0]
+    layers = capture_names(m0, resolve_layers(m0, 3, features), features)  # type: ignore[arg-type]
+    fast = pairwise_similarity(ens, x, 3, features)  # type: ignore[arg-type]
     assert fast.shape == (len(ens), len(ens))
     assert torch.allclose(fast.double(), slow_similarity(ens, x, layers), atol=1e-5)
 
@@ -70,7 +73,7 @@ def test_similarity_matrix_invariants(seed: int, k: int, n: int) -> None:
     # sample, gradient exactly 0) contributes cos = 0, so the diagonal counts the live (sample, layer) pairs.
     for i, member in enumerate(ens.members):
         live = 0
-        for name in resolve_layers(member, k):
+        for name in capture_names(member, resolve_layers(member, k, "activation"), "activation"):
             xi = x.clone().requires_grad_(True)
             _, f = capture_features(member, xi, [name])
             (g,) = torch.autograd.grad(f[name].sum(), xi)
@@ -112,7 +115,7 @@ def test_member_shares_carry_the_exact_gradient() -> None:
     """Σ losses has eq. (1)'s gradient; member i's share alone has ∂PARL/∂θ_i (frozen partners do not matter)."""
     ens = cnn_ensemble()
     x, y = torch.rand(8, 16), torch.randint(0, 10, (8,))
-    names = resolve_layers(ens.members[0], 3)
+    names = capture_names(ens.members[0], resolve_layers(ens.members[0], 3, "activation"), "activation")
     ref_grads = torch.autograd.grad(_full_parl(ens, x, y, names), list(ens.parameters()))
     out = PARL(layers=3)(ens, x, y)
     total_grads = torch.autograd.grad(out.losses.sum(), list(ens.parameters()), retain_graph=True)
@@ -171,7 +174,12 @@ def test_resnet20_first_seven_convolutions_are_the_first_stage() -> None:
 def test_registered_and_exported() -> None:
     assert coterie.PARL is PARL
     assert isinstance(coterie.objectives.create("parl", layers=2), PARL)
-    assert PARL(gamma1=1.0, gamma2=0.25, layers=2).config() == {"gamma1": 1.0, "gamma2": 0.25, "layers": 2}
+    assert PARL(gamma1=1.0, gamma2=0.25, layers=2).config() == {
+        "gamma1": 1.0,
+        "gamma2": 0.25,
+        "layers": 2,
+        "features": "activation",
+    }
 
 
 def test_trainer_step_reduces_similarity() -> None:
@@ -191,3 +199,69 @@ def test_trainer_step_reduces_similarity() -> None:
     ).fit((x, y))
     after = float(PARL(layers=3)(ens, x, y).terms["penalty"])
     assert after < before - 0.2
+
+
+def test_first_layer_activation_gradient_depends_on_the_input_raw_convolution_does_not() -> None:
+    """The reason for the activation reading: ∇_x Σ conv1(x) is a constant; ∇_x Σ relu(conv1(x)) is not."""
+    m = cnn_ensemble(1).members[0]
+    x1, x2 = torch.rand(1, 16), torch.rand(1, 16)
+
+    def grad_of(name: str, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone().requires_grad_(True)
+        _, f = capture_features(m, x, [name])
+        return torch.autograd.grad(f[name].sum(), x)[0]
+
+    assert torch.allclose(grad_of("conv1", x1), grad_of("conv1", x2))
+    assert not torch.allclose(grad_of("relu1", x1), grad_of("relu1", x2))
+    obj = PARL(layers=1)
+    assert obj.bind(cnn_ensemble()) == ["conv1"]
+    assert obj.feature_modules == ["relu1"]
+    pre = PARL(layers=1, features="preactivation")
+    pre.bind(cnn_ensemble())
+    assert pre.feature_modules == ["conv1"]
+    with pytest.raises(ValueError, match="features"):
+        PARL(features="post")  # type: ignore[arg-type]
+
+
+def test_parl_value_is_a_literal_transcription_of_equation_one() -> None:
+    """Seed 002 §4: per sample x, member i, layer k: ∇_x Σ_f F_k(x)_f of the k-th hidden layer's output features
+    (after its ReLU); G_ij(x) = Σ_k cos; R = mean_x G; PARL = γ1 mean_x Σ_i J + γ2 Σ_{i<j} R."""
+    ens = cnn_ensemble(3, seed=5).double()
+    x = torch.rand(5, 16, dtype=torch.float64)
+    y = torch.randint(0, 10, (5,))
+    outputs_of_layer = ["relu1", "relu2", "relu3"]  # the ReLU modules after conv1..conv3 of CNN1d
+    members = list(ens.members)
+    g1, g2 = 0.7, 0.3
+    ce_term = 0.0
+    r = {(i, j): 0.0 for i in range(3) for j in range(i + 1, 3)}
+    for b in range(5):
+        xb = x[b : b + 1]
+        grads = []
+        for m in members:
+            ce_term += float(F.cross_entropy(m(xb), y[b : b + 1]).detach())
+            per_k = []
+            for name in outputs_of_layer:
+                xi = xb.clone().requires_grad_(True)
+                _, f = capture_features(m, xi, [name])
+                per_k.append(torch.autograd.grad(f[name].sum(), xi)[0].flatten())
+            grads.append(per_k)
+        for i, j in r:
+            r[(i, j)] += sum(float(F.cosine_similarity(grads[i][k], grads[j][k], dim=0)) for k in range(3)) / 5
+    expected = g1 * ce_term / 5 + g2 * sum(r.values())
+    out = PARL(gamma1=g1, gamma2=g2, layers=3)(ens, x, y)
+    assert float(out.losses.sum().detach()) == pytest.approx(expected, rel=1e-9)
+
+
+def test_resnet1d_k_ablation_layers() -> None:
+    """A deep member: 13 main-path convolutions, so PARL/3, /5, /7 select different prefixes."""
+    m = coterie.models.create("resnet1d")
+    names = [n for n in hidden_layers(m, "activation")]
+    assert len(names) == 13 and names[0] == "conv1" and names[-1] == "layer3.1.conv2"
+    for k in (3, 5, 7):
+        assert resolve_layers(m, k, "activation") == names[:k]
+    assert capture_names(m, names[:3], "activation") == ["relu1", "layer1.0.relu1", "layer1.0.relu2"]
+    ens = coterie.Ensemble.from_factory("resnet1d", 2, seed=0, widths=(4, 6, 8), blocks=1)
+    ens.eval()
+    x = torch.rand(3, 40)
+    s = pairwise_similarity(ens, x, 7)
+    assert s.shape == (2, 2) and float(s[0, 0]) == pytest.approx(7.0, abs=1e-4)

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from coterie.ensemble.combine import combine
+from coterie.utils.projection import project_linf
 
 Head = Literal["mean_prob", "mean_logit", "mean_ce"]
 LossName = Literal["ce", "cw"]
@@ -74,8 +75,8 @@ def input_gradient(model: nn.Module, x: Tensor, y: Tensor, head: Head, loss: Los
 
 
 def project(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
-    """Project onto the L∞ ball of radius eps around x, then onto [0, 1]."""
-    return torch.min(torch.max(x_adv, x - eps), x + eps).clamp_(0.0, 1.0)
+    """Project onto the L∞ ball of radius eps around x, then onto [0, 1] (one implementation: ``project_linf``)."""
+    return project_linf(x_adv, x, eps)
 
 
 @torch.no_grad()

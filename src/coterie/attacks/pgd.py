@@ -14,14 +14,11 @@ from torch import Tensor, nn
 
 from coterie.attacks.bim import DEFAULT_STEPS, default_step_size, iterate
 from coterie.attacks.core import Head, LossName, ScoreRule, check_args, predict
+from coterie.utils.projection import random_start
 
 DEFAULT_RESTARTS = 10
 
-
-def random_start(x: Tensor, eps: float, generator: torch.Generator | None = None) -> Tensor:
-    """x + U(−ε, ε) noise, clipped to [0, 1] (noise drawn on the CPU from ``generator``, for reproducibility)."""
-    noise = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-    return (x + (2 * noise - 1) * eps).clamp(0.0, 1.0)
+__all__ = ["DEFAULT_RESTARTS", "pgd", "random_start"]
 
 
 def pgd(

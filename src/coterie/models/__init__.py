@@ -4,7 +4,7 @@ Every model takes inputs in their natural range, normalises inside, returns logi
 named intermediate activations through ``forward_with_features`` (see :mod:`coterie.models.base`).
 """
 
-from coterie.models import cnn1d, hnn, lenet5, mlp, resnet20, vgg9  # noqa: F401  (registration side effects)
+from coterie.models import cnn1d, hnn, lenet5, mlp, resnet1d, resnet20, vgg9  # noqa: F401  (registration side effects)
 from coterie.models.base import CoterieModel, capture_features
 from coterie.models.registry import create, names, register
 

@@ -9,6 +9,19 @@ from torch import Tensor, nn
 from coterie.models.base import CoterieModel
 from coterie.models.registry import register
 
+#: Non-linearities a 1-D CNN member may use. ``leaky_relu`` has slope 0.1, as the official GAL members
+#: (DVERGE repository, ``models/resnet.py``: ``nn.LeakyReLU(0.1)`` when ``leaky_relu=True``).
+ACTIVATIONS = ("relu", "leaky_relu")
+
+
+def make_activation(name: str) -> nn.Module:
+    """A fresh non-linearity module: ``relu`` or ``leaky_relu`` (slope 0.1)."""
+    if name == "relu":
+        return nn.ReLU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.1)
+    raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+
 
 class CNN1d(CoterieModel):
     """[Conv1d(k)-ReLU-MaxPool(2)] × len(channels) → FC(hidden)-ReLU → FC(C).
@@ -23,6 +36,7 @@ class CNN1d(CoterieModel):
         kernel_size: convolution width (odd; 'same' padding).
         hidden: width of the fully connected layer.
         mean, std: input normalisation (scalars).
+        activation: ``relu`` or ``leaky_relu`` (slope 0.1; GAL's official members).
     """
 
     def __init__(
@@ -35,6 +49,7 @@ class CNN1d(CoterieModel):
         hidden: int = 128,
         mean: float = 0.0,
         std: float = 1.0,
+        activation: str = "relu",
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
@@ -43,13 +58,13 @@ class CNN1d(CoterieModel):
         self.n_conv = len(channels)
         for k, c in enumerate(channels, start=1):
             self.add_module(f"conv{k}", nn.Conv1d(c_in, c, kernel_size, padding=kernel_size // 2))
-            self.add_module(f"relu{k}", nn.ReLU())
+            self.add_module(f"relu{k}", make_activation(activation))
             self.add_module(f"pool{k}", nn.MaxPool1d(2))
             c_in, length = c, length // 2
         if length < 1:
             raise ValueError(f"input_length {input_length} is too short for {len(channels)} pooling stages")
         self.fc1 = nn.Linear(c_in * length, hidden)
-        self.relu_fc = nn.ReLU()
+        self.relu_fc = make_activation(activation)
         self.head = nn.Linear(hidden, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -73,6 +88,7 @@ def cnn1d(
     channels: Sequence[int] = (32, 64),
     kernel_size: int = 5,
     hidden: int = 128,
+    activation: str = "relu",
 ) -> CNN1d:
-    """1-D CNN member; defaults fit MNIST-1D (length 40, 10 classes)."""
-    return CNN1d(in_channels, num_classes, input_length, tuple(channels), kernel_size, hidden)
+    """1-D CNN member; defaults fit MNIST-1D (length 40, 10 classes). ``activation``: relu or leaky_relu."""
+    return CNN1d(in_channels, num_classes, input_length, tuple(channels), kernel_size, hidden, activation=activation)

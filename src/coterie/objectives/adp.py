@@ -5,12 +5,19 @@
 with p̄ = mean_i p_i the ensemble prediction, H its Shannon entropy, and M (N × (C−1)) the members' non-true-class
 probability vectors, each L2-normalised (row i = p_i without the true class, divided by its norm). The log-det is
 the ensemble diversity: the squared volume spanned by the normalised non-maximal predictions. Each term is taken
-per sample and averaged over the batch. Defaults follow the official code: α = 2, β = 0.5, δ = 1e-6 (``det_offset``)
-and 1e-20 inside the entropy's logarithm.
+per sample and averaged over the batch.
+
+Source: the official ADP trainer that seed 002's comparison uses (DVERGE repository, ``train/train_adp.py``,
+``ADP_Trainer.train``), which this module follows term by term: ``ce_loss`` is the *sum* of the member
+cross-entropies (each a batch mean), ``ensemble_entropy`` is ``Σ_c −p̄_c log(p̄_c + log_offset)`` averaged over
+the batch, ``log_det`` is ``logdet(M Mᵀ + det_offset · I)`` averaged over the batch, and the loss is
+``ce_loss − alpha · ensemble_entropy − beta · log_det`` minimised by one optimiser over all members. Defaults are
+the official ones: α = 2, β = 0.5 (``arguments.py``, ``adp_train_args``), δ = ``det_offset`` = 1e-6 and
+``log_offset`` = 1e-20 (``ADP_Trainer.__init__``). The official run uses plain ReLU members and no extra noise.
 
 The joint terms are split into per-member losses with
-:func:`coterie.objectives.parl.shared_term_member_losses` (shares sum to L_ADP; each member receives its exact
-gradient).
+:func:`coterie.objectives._common.shared_term_member_losses` (shares sum to L_ADP; each member receives its exact
+gradient, as under the official single optimiser).
 """
 
 from __future__ import annotations
@@ -20,8 +27,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from coterie.objectives._common import shared_term_member_losses
 from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
-from coterie.objectives.parl import shared_term_member_losses
 
 LOG_OFFSET = 1e-20
 

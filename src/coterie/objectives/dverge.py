@@ -2,24 +2,32 @@
 seed 002.
 
 Every epoch one hidden layer l is drawn at random. For each batch (x, y) and each member j, a *feature-distilled*
-image is crafted: starting from x, sign-gradient steps minimise ‖f_j^l(x') − f_j^l(x_t)‖² inside the L∞ ball of
-radius ε around x (and [0, 1]), where x_t is another image of the batch (a random permutation). x' looks like x but
-carries x_t's non-robust features for member j. Member i is then trained with cross-entropy on the distilled images
-of the *other* members, labelled with the source labels y:
+image is crafted: starting from x, signed steps minimise ‖f_j^l(x') − f_j^l(x_t)‖² inside the L∞ ball of radius ε
+around x (and [0, 1]), where x_t is another image of the batch (a random permutation). x' looks like x but carries
+x_t's non-robust features for member j. Member i is then trained with cross-entropy on the distilled images of the
+*other* members, labelled with the source labels y:
 
     L_i = Σ_{j≠i} CE(M_i(x'_j), y)
 
-Defaults follow the official code: ε = 0.07, step 0.007, 10 steps, no random start, the layer drawn uniformly
-among the hidden layers (here the convolution / linear outputs, i.e. before the non-linearity, as the official
-``before_relu=True``), and the loss summed over the other members. Choices where the official setup differs or is
+Sources in the official code (DVERGE repository): the distillation is ``distillation.py``, ``Linf_distillation``
+(see :func:`feature_distillation`); the loss and the layer draw are ``train/train_dverge.py``,
+``DVERGE_Trainer.train`` (one optimiser per member, ``loss += criterion(m(distilled_j), sl)`` over j ≠ i; a layer
+drawn uniformly every epoch with ``random.randint(1, depth)``); the defaults are ``arguments.py``,
+``dverge_train_args``: ε = 0.07 (``--distill-eps``), step 0.007 (``--distill-alpha``), 10 steps
+(``--distill-steps``), no random start (``--distill-rand-start`` off), momentum on (``--distill-no-momentum``
+turns it off) with μ = 1 (``Linf_distillation``'s ``mu=1``). Choices where coterie differs or the official setup is
 silent:
 
+* the candidate layers are the hidden convolution / linear outputs (the official ``get_features(...,
+  before_relu=True)`` returns the BatchNorm output before the ReLU; the two coincide for members without
+  BatchNorm such as ``cnn1d``);
 * targets x_t are a random permutation of the current batch (the official code draws them from a second shuffled
-  loader: the same distribution);
-* the members are switched to eval mode while the images are distilled (BatchNorm running statistics are not
-  updated by the 10 distillation passes) and restored afterwards;
-* the official code starts DVERGE from pre-trained baseline members; ``warmup_epochs`` trains with plain CE for
-  that many epochs first, which plays the same role when training from scratch;
+  loader, ``utils.DistillationLoader``: the same distribution);
+* the members are switched to eval mode while the images are distilled (the official code leaves them in train
+  mode, so its 10 distillation passes also move BatchNorm's running statistics) and restored afterwards;
+* the official code starts DVERGE from pre-trained baseline members (``--start-from baseline``); ``warmup_epochs``
+  trains with plain CE for that many epochs first, which plays the same role when training from scratch (the
+  robustness experiment can also start from the unprotected ensemble with ``init_from``);
 * with one member there are no other members: L_1 is the clean cross-entropy.
 """
 
@@ -32,8 +40,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from coterie.objectives._common import ensemble_members, hidden_layers, resolve_layers
 from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
-from coterie.objectives.parl import ensemble_members, hidden_layers, resolve_layers
+from coterie.utils.projection import project_linf, random_start
 
 
 class _StopForwardError(Exception):
@@ -61,16 +70,42 @@ def layer_output(model: nn.Module, x: Tensor, layer: str) -> Tensor:
     return captured[0]
 
 
+def l1_normalised(g: Tensor, eps: float = 1e-12) -> Tensor:
+    """Each sample's gradient divided by its L1 norm (floored at ``eps``): g (B, ...) → same shape."""
+    l1 = g.abs().flatten(1).sum(1).clamp_min(eps)
+    return g / l1.view(-1, *([1] * (g.dim() - 1)))
+
+
 def feature_distillation(
-    model: nn.Module, x: Tensor, target: Tensor, layer: str, eps: float, step_size: float, steps: int
+    model: nn.Module,
+    x: Tensor,
+    target: Tensor,
+    layer: str,
+    eps: float,
+    step_size: float,
+    steps: int,
+    *,
+    momentum: bool = True,
+    mu: float = 1.0,
+    rand_start: bool = False,
+    generator: torch.Generator | None = None,
 ) -> Tensor:
     """Images near x (L∞ ≤ eps, in [0, 1]) whose layer-``layer`` features match those of ``target``.
 
+    The official ``Linf_distillation`` (DVERGE repository, ``distillation.py``), step by step: start at x (or, with
+    ``rand_start``, at x + U(−ε, ε) clipped to [0, 1]); each step takes the input gradient of the mean squared
+    feature distance (``nn.MSELoss()`` against the target's detached features); with ``momentum`` (the official
+    default) divides it by each sample's L1 norm (floored at 1e-12) and accumulates ``g ← mu · g + grad`` (official
+    ``mu=1``); steps ``x ← x − step_size · sign(g)`` (plain ``sign(grad)`` without momentum); projects onto the
+    ε-ball around x and onto [0, 1].
+
     Args:
-        model: one member.
+        model: one member (put in eval mode while distilling, restored after).
         x, target: (B, *input_shape) in [0, 1].
-        layer: submodule name.
-        eps, step_size, steps: the L∞ radius, sign-step size and number of steps.
+        layer: submodule name whose output is matched.
+        eps, step_size, steps: the L∞ radius, sign-step size and number of steps (official 0.07, 0.007, 10).
+        momentum, mu: the L1-normalised gradient momentum and its decay (official: on, 1.0).
+        rand_start: start from a uniform random point of the ε-ball (official: off); ``generator`` seeds it.
 
     Returns:
         Distilled images (B, *input_shape), detached.
@@ -81,13 +116,16 @@ def feature_distillation(
         with torch.no_grad():
             ft = layer_output(model, target, layer)
         x0 = x.detach()
-        x_adv = x0.clone()
+        x_adv = random_start(x0, eps, generator) if rand_start else x0.clone()
+        g = torch.zeros_like(x0)
         for _ in range(steps):
             x_adv.requires_grad_(True)
-            loss = (layer_output(model, x_adv, layer) - ft).pow(2).sum()
-            (g,) = torch.autograd.grad(loss, x_adv)
-            x_adv = x_adv.detach() - step_size * g.sign()
-            x_adv = torch.min(torch.max(x_adv, x0 - eps), x0 + eps).clamp_(0.0, 1.0)
+            loss = F.mse_loss(layer_output(model, x_adv, layer), ft)
+            (grad,) = torch.autograd.grad(loss, x_adv)
+            if momentum:
+                g = mu * g + l1_normalised(grad)
+                grad = g
+            x_adv = project_linf(x_adv.detach() - step_size * grad.sign(), x0, eps)
     finally:
         model.train(was_training)
     return x_adv.detach()
@@ -95,8 +133,10 @@ def feature_distillation(
 
 @register("dverge")
 class DVERGE(Objective):
-    """Yang et al. (2020). Args: ``eps`` (0.07), ``step_size`` (0.007), ``steps`` (10), ``layers`` (candidate
-    layers: None = all hidden convolution/linear layers, an int K = the first K, or names), ``warmup_epochs`` (0).
+    """Yang et al. (2020). Args (defaults: the official ``dverge_train_args`` and ``Linf_distillation``): ``eps``
+    (0.07), ``step_size`` (0.007), ``steps`` (10), ``momentum`` (True; False is ``--distill-no-momentum``), ``mu``
+    (1.0), ``rand_start`` (False), ``layers`` (candidate layers: None = all hidden convolution/linear layers, an int
+    K = the first K, or names), ``warmup_epochs`` (0).
 
     Returns per-member losses (N,) and terms ``ce`` (N,) (the distilled-image loss) and ``layer`` (index of the
     drawn layer among the candidates).
@@ -109,6 +149,9 @@ class DVERGE(Objective):
         steps: int = 10,
         layers: int | Sequence[str] | None = None,
         warmup_epochs: int = 0,
+        momentum: bool = True,
+        mu: float = 1.0,
+        rand_start: bool = False,
     ) -> None:
         if not 0.0 <= eps <= 1.0:
             raise ValueError(f"eps must be in [0, 1], got {eps}")
@@ -117,6 +160,7 @@ class DVERGE(Objective):
         self.eps, self.step_size, self.steps = float(eps), float(step_size), int(steps)
         self.layers = layers if layers is None or isinstance(layers, int) else list(layers)
         self.warmup_epochs = int(warmup_epochs)
+        self.momentum, self.mu, self.rand_start = bool(momentum), float(mu), bool(rand_start)
         self._candidates: list[str] | None = None
         self._layer_index: int | None = None
         self._epoch = 0
@@ -129,6 +173,9 @@ class DVERGE(Objective):
             "steps": self.steps,
             "layers": self.layers,
             "warmup_epochs": self.warmup_epochs,
+            "momentum": self.momentum,
+            "mu": self.mu,
+            "rand_start": self.rand_start,
         }
 
     def bind(self, ensemble: nn.Module) -> list[str]:
@@ -145,6 +192,13 @@ class DVERGE(Objective):
         self._epoch = epoch
         self._generator = generator
         self._layer_index = int(torch.randint(len(candidates), (1,), generator=generator).item())
+
+    def distill(self, member: nn.Module, x: Tensor, target: Tensor, layer: str) -> Tensor:
+        """:func:`feature_distillation` with this objective's settings (random starts from its generator)."""
+        return feature_distillation(
+            member, x, target, layer, self.eps, self.step_size, self.steps,
+            momentum=self.momentum, mu=self.mu, rand_start=self.rand_start, generator=self._generator,
+        )
 
     @property
     def layer(self) -> str | None:
@@ -169,7 +223,7 @@ class DVERGE(Objective):
         assert layer is not None and self._generator is not None
         perm = torch.randperm(x.shape[0], generator=self._generator).to(x.device)
         target = x[perm]
-        distilled = [feature_distillation(m, x, target, layer, self.eps, self.step_size, self.steps) for m in members]
+        distilled = [self.distill(m, x, target, layer) for m in members]
         losses = []
         for i, m in enumerate(members):
             others = torch.cat([d for j, d in enumerate(distilled) if j != i])

@@ -9,9 +9,17 @@ output features, one vector per sample). Then
 
 Implementation (the paper, not the official notebook):
 
-* The hidden layers are the outputs of the model's convolution / linear modules in forward order
-  (:meth:`CoterieModel.feature_layers` with ``kind="weighted"``), the final (output) layer excluded. ``layers=K``
-  takes the first K of them; a list of names takes exactly those.
+* "The output features of the k-th hidden layer" (§4.1) is read as the layer's *activation*: the output of the
+  non-linearity that follows the k-th hidden convolution / linear layer (``features="activation"``, the default;
+  :func:`coterie.objectives._common.activation_of` finds it, passing over BatchNorm and pooling). Reason: the
+  output of a raw convolution is linear in x, so ∇_x Σ_f F_1(x)_f does not depend on x at all and the first
+  layer's term constrains only the weights; after the non-linearity every layer's gradient depends on the input,
+  which is what diverse decision boundaries need. ``features="preactivation"`` keeps the other reading (the
+  convolution / linear outputs themselves). The hidden layers are the model's convolution / linear modules in
+  forward order (:meth:`CoterieModel.feature_layers` with ``kind="weighted"``), the final (output) layer excluded;
+  under ``activation`` a projection shortcut, which shares its block's final non-linearity, is not a layer of its
+  own (ResNet-20: 19 hidden layers). ``layers=K`` takes the first K of them ("the first seven convolution
+  layers", §5.1); a list of names takes exactly those.
 * Input gradients are computed once per member and layer and reused for every pair: one ``autograd.grad`` call per
   layer serves all members (each member sees its own leaf copy of x), so the number of gradient computations is
   K, each as wide as the ensemble — linear in N. The pairwise cosines are then one (N × N) matrix product of
@@ -28,67 +36,37 @@ Implementation (the paper, not the official notebook):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from coterie.models.base import capture_features
+from coterie.objectives._common import (
+    FEATURES,
+    Features,
+    capture_names,
+    ensemble_members,
+    hidden_layers,
+    resolve_layers,
+    shared_term_member_losses,
+    unit_rows,
+)
 from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
 
-_WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-
-
-def ensemble_members(ensemble: nn.Module) -> list[nn.Module]:
-    """The member networks of an :class:`~coterie.Ensemble` (its ``members``), or ``[module]`` for a single model."""
-    members = getattr(ensemble, "members", None)
-    if isinstance(members, nn.ModuleList):
-        return list(members)
-    return [ensemble]
-
-
-def hidden_layers(model: nn.Module) -> list[str]:
-    """Names of the model's convolution / linear modules in forward order, without the final output layer.
-
-    Uses :meth:`CoterieModel.feature_layers` when available; otherwise registration order of the leaf modules.
-    """
-    if hasattr(model, "feature_layers"):
-        names = list(model.feature_layers("weighted"))
-    else:
-        names = [n for n, m in model.named_modules() if n and isinstance(m, _WEIGHTED)]
-    return names[:-1]
-
-
-def resolve_layers(model: nn.Module, layers: int | Sequence[str]) -> list[str]:
-    """The layer names PARL (or DVERGE) uses on ``model``.
-
-    Args:
-        model: a member network.
-        layers: K (the first K hidden convolution / linear layers) or explicit dotted module names.
-
-    Raises:
-        ValueError: K < 1 or K larger than the number of hidden layers (the message gives the count and names).
-        KeyError: a name that is not a submodule of ``model`` (the message lists the valid names).
-    """
-    available = hidden_layers(model)
-    if isinstance(layers, int):
-        if layers < 1:
-            raise ValueError(f"PARL needs at least one layer, got K={layers}")
-        if layers > len(available):
-            raise ValueError(
-                f"K={layers} exceeds the model's {len(available)} hidden convolution/linear layers: {available}"
-            )
-        return available[:layers]
-    names = list(layers)
-    if not names:
-        raise ValueError("PARL needs at least one layer name")
-    modules = dict(model.named_modules())
-    missing = [n for n in names if not n or n not in modules]
-    if missing:
-        raise KeyError(f"unknown layer name(s) {missing}; valid names: {[n for n in modules if n]}")
-    return names
-
+# Re-exported for callers that imported the helpers from here before they moved to ``_common``.
+__all__ = [
+    "PARL",
+    "ensemble_members",
+    "hidden_layers",
+    "member_input_gradients",
+    "pairwise_similarity",
+    "resolve_layers",
+    "shared_term_member_losses",
+    "similarity_from_gradients",
+    "unit_rows",
+]
 
 def member_input_gradients(
     ensemble: nn.Module, x: Tensor, layers: Sequence[str], create_graph: bool = False
@@ -120,11 +98,6 @@ def member_input_gradients(
     return torch.stack(logits), torch.stack(per_layer, dim=1)
 
 
-def unit_rows(g: Tensor, eps: float = 1e-12) -> Tensor:
-    """Normalise the last dimension to unit L2 norm (zero vectors stay zero)."""
-    return g / g.norm(dim=-1, keepdim=True).clamp_min(eps)
-
-
 def similarity_from_gradients(grads: Tensor) -> Tensor:
     """``R`` for all pairs from input gradients (N, K, B, D): S[i, j] = mean_b Σ_k cos(g_i^k(b), g_j^k(b)), (N, N)."""
     n, _, b, _ = grads.shape
@@ -132,34 +105,22 @@ def similarity_from_gradients(grads: Tensor) -> Tensor:
     return u @ u.T / b
 
 
-def pairwise_similarity(ensemble: nn.Module, x: Tensor, layers: int | Sequence[str]) -> Tensor:
+def pairwise_similarity(
+    ensemble: nn.Module, x: Tensor, layers: int | Sequence[str], features: Features = "activation"
+) -> Tensor:
     """The PARL similarity matrix R(M_i, M_j) on a batch, shape (N, N) (diagonal = K, the number of layers).
 
     Args:
         ensemble: an Ensemble of N members (or one model).
         x: inputs (B, *input_shape).
         layers: K (first K hidden convolution/linear layers) or layer names.
+        features: ``activation`` (after each layer's non-linearity, PARL's default) or ``preactivation``.
     """
-    names = resolve_layers(ensemble_members(ensemble)[0], layers)
+    first = ensemble_members(ensemble)[0]
+    names = capture_names(first, resolve_layers(first, layers, features), features)
     with torch.enable_grad():
         _, grads = member_input_gradients(ensemble, x, names, create_graph=False)
     return similarity_from_gradients(grads).detach()
-
-
-def shared_term_member_losses(term: Callable[[Tensor], Tensor], z: Tensor) -> Tensor:
-    """Split a joint scalar term ``term(z)`` of stacked member quantities z (N, ...) into per-member losses (N,).
-
-    Member i's share is ``term(z with rows ≠ i detached) − (1 − 1/N) · sg term(z)``: the shares sum to the value of
-    the term, and the gradient reaching member i is ∂term/∂θ_i whether or not the other members update.
-    """
-    n = z.shape[0]
-    full = term(z).detach()
-    shares = []
-    for i in range(n):
-        mask = torch.zeros((n,) + (1,) * (z.dim() - 1), dtype=torch.bool, device=z.device)
-        mask[i] = True
-        shares.append(term(torch.where(mask, z, z.detach())))
-    return torch.stack(shares) - (1.0 - 1.0 / n) * full
 
 
 @register("parl")
@@ -171,12 +132,22 @@ class PARL(Objective):
         gamma2: weight γ2 of the pairwise similarity penalty (paper: 0.5).
         layers: K, the number of leading hidden convolution/linear layers (paper: 7 convolution layers of
             ResNet-20), or explicit layer names.
+        features: ``activation`` (default: each layer's output after its non-linearity) or ``preactivation`` (the
+            convolution / linear output itself); see the module docstring for the choice.
 
     Returns per-member losses (N,) and terms ``ce`` (N,), ``similarity`` (mean off-diagonal R, scalar) and
     ``penalty`` (Σ_{i<j} R, scalar).
     """
 
-    def __init__(self, gamma1: float = 1.0, gamma2: float = 0.5, layers: int | Sequence[str] = 7) -> None:
+    def __init__(
+        self,
+        gamma1: float = 1.0,
+        gamma2: float = 0.5,
+        layers: int | Sequence[str] = 7,
+        features: Features = "activation",
+    ) -> None:
+        if features not in FEATURES:
+            raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
         if not isinstance(layers, int):
             layers = list(layers)
         elif layers < 1:
@@ -184,18 +155,31 @@ class PARL(Objective):
         self.gamma1 = float(gamma1)
         self.gamma2 = float(gamma2)
         self.layers = layers
+        self.features: Features = features
         self._names: list[str] | None = None
+        self._capture: list[str] | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"gamma1": self.gamma1, "gamma2": self.gamma2, "layers": self.layers}
+        return {"gamma1": self.gamma1, "gamma2": self.gamma2, "layers": self.layers, "features": self.features}
 
     def bind(self, ensemble: nn.Module) -> list[str]:
         """Resolve and validate the layers on ``ensemble`` (call before training to fail early); returns names."""
-        self._names = resolve_layers(ensemble_members(ensemble)[0], self.layers)
+        first = ensemble_members(ensemble)[0]
+        self._names = resolve_layers(first, self.layers, self.features)
+        self._capture = capture_names(first, self._names, self.features)
         return self._names
 
+    @property
+    def feature_modules(self) -> list[str] | None:
+        """The submodules whose outputs are differentiated (the layers' non-linearities under ``activation``);
+        None before :meth:`bind`."""
+        return None if self._capture is None else list(self._capture)
+
     def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
-        names = self._names if self._names is not None else self.bind(ensemble)
+        if self._capture is None:
+            self.bind(ensemble)
+        names = self._capture
+        assert names is not None
         if len(ensemble_members(ensemble)) == 1 or self.gamma2 == 0.0:
             logits = ensemble(x)
             logits = logits if logits.dim() == 3 else logits.unsqueeze(0)

@@ -1,0 +1,103 @@
+"""DVERGE's feature distillation against a literal transcription of the official ``Linf_distillation``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import coterie
+from coterie.objectives.dverge import DVERGE, feature_distillation, layer_output
+
+
+def official_distillation(
+    model: nn.Module, dat: torch.Tensor, target: torch.Tensor, eps: float, alpha: float, steps: int, layer: str,
+    mu: float = 1.0, momentum: bool = True, start: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
+    """DVERGE repository, distillation.py, Linf_distillation (with gradient_wrt_feature), transcribed line by line
+    on CPU; ``start`` replaces the random start. Returns the iterate after every step."""
+    x_nat = dat.clone().detach()
+    x_adv = dat.clone().detach() if start is None else start.clone().detach()
+    x_adv = torch.clamp(x_adv, 0.0, 1.0)
+    g = torch.zeros_like(x_adv)
+    iterates = []
+    for _ in range(steps):
+        # gradient_wrt_feature(model, x_adv, target, layer, before_relu) with criterion nn.MSELoss()
+        source = x_adv.clone().detach().requires_grad_(True)
+        out = layer_output(model, source, layer)
+        tgt = layer_output(model, target, layer).data.clone().detach()
+        loss = nn.MSELoss()(out, tgt)
+        model.zero_grad()
+        loss.backward()
+        grad = source.grad.data.clone().detach()
+        with torch.no_grad():
+            if momentum:
+                flat_grad = grad.view(grad.shape[0], -1)
+                l1_grad = torch.norm(flat_grad, 1, dim=1)
+                grad = grad / torch.clamp(l1_grad, min=1e-12).view(grad.shape[0], *([1] * (grad.dim() - 1)))
+                new_grad = mu * g + grad
+                g = new_grad
+            else:
+                new_grad = grad
+            x_adv = x_adv - alpha * new_grad.sign()
+            x_adv = torch.max(torch.min(x_adv, x_nat + eps), x_nat - eps)
+            x_adv = torch.clamp(x_adv, 0.0, 1.0)
+        iterates.append(x_adv.clone())
+    return iterates
+
+
+def _member() -> nn.Module:
+    m = coterie.models.create("cnn1d", channels=(4, 8), hidden=12, input_length=16)
+    m.eval()
+    return m
+
+
+@pytest.mark.parametrize(("momentum", "mu"), [(True, 1.0), (True, 0.5), (False, 1.0)])
+@pytest.mark.parametrize("layer", ["conv1", "conv2", "fc1"])
+def test_distillation_equals_official_step_by_step(momentum: bool, mu: float, layer: str) -> None:
+    torch.manual_seed(3)
+    m = _member()
+    x, t = torch.rand(6, 16), torch.rand(6, 16)
+    ref = official_distillation(m, x, t, 0.07, 0.007, 5, layer, mu=mu, momentum=momentum)
+    for k in range(1, 6):
+        ours = feature_distillation(m, x, t, layer, 0.07, 0.007, k, momentum=momentum, mu=mu)
+        assert torch.equal(ours, ref[k - 1]), f"step {k}"
+
+
+def test_defaults_are_the_official_ones() -> None:
+    """Default call = momentum μ = 1, no random start; it differs from plain sign steps on this toy."""
+    torch.manual_seed(4)
+    m = _member()
+    x, t = torch.rand(8, 16), torch.rand(8, 16)
+    default = feature_distillation(m, x, t, "conv2", 0.07, 0.007, 10)
+    assert torch.equal(default, official_distillation(m, x, t, 0.07, 0.007, 10, "conv2")[-1])
+    plain = official_distillation(m, x, t, 0.07, 0.007, 10, "conv2", momentum=False)[-1]
+    assert not torch.equal(default, plain)
+    obj = DVERGE()
+    assert (obj.eps, obj.step_size, obj.steps, obj.momentum, obj.mu, obj.rand_start) == (
+        0.07, 0.007, 10, True, 1.0, False
+    )
+
+
+def test_random_start_is_the_official_uniform_start() -> None:
+    torch.manual_seed(5)
+    m = _member()
+    x, t = torch.rand(4, 16), torch.rand(4, 16)
+    ours = feature_distillation(m, x, t, "conv1", 0.05, 0.01, 3, rand_start=True,
+                                generator=torch.Generator().manual_seed(9))
+    noise = torch.rand(x.shape, generator=torch.Generator().manual_seed(9))
+    start = x + (2 * noise - 1) * 0.05  # x + U(-eps, eps), clamped inside the transcription
+    ref = official_distillation(m, x, t, 0.05, 0.01, 3, "conv1", start=start)[-1]
+    assert torch.equal(ours, ref)
+    assert float((ours - x).abs().max()) <= 0.05 + 1e-6
+
+
+def test_dverge_objective_passes_its_settings_to_the_distillation() -> None:
+    ens = coterie.Ensemble.from_factory("cnn1d", 2, seed=0, channels=(4, 8), hidden=12, input_length=16)
+    x, t = torch.rand(4, 16), torch.rand(4, 16)
+    obj = DVERGE(momentum=False, steps=3)
+    obj.on_epoch_start(0, ens, torch.Generator().manual_seed(0))
+    m = ens.members[0]
+    assert torch.equal(obj.distill(m, x, t, "conv1"), feature_distillation(m, x, t, "conv1", 0.07, 0.007, 3,
+                                                                           momentum=False))
+    assert obj.config()["momentum"] is False and obj.config()["mu"] == 1.0
