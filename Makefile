@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -q --durations=25
 
 test-slow: $(STAMP)

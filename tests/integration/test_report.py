@@ -8,6 +8,7 @@ import base64
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -271,6 +272,8 @@ def chromium_figures(html_path: Path, tmp: Path) -> tuple[str, str]:
 @pytest.mark.parametrize("which", ["sweep", "run"])
 def test_headless_chromium_loads_every_figure(which: str, sweep: Path, run_dir: Path, tmp_path: Path) -> None:
     if shutil.which("chromium") is None:
+        # CI (.ci/run) installs chromium and sets COTERIE_REQUIRE_CHROMIUM=1: there a missing browser is a failure
+        assert os.environ.get("COTERIE_REQUIRE_CHROMIUM") != "1", "chromium is required here but not installed"
         pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
     html_path = (sweep if which == "sweep" else run_dir) / "report.html"
     expected = assert_self_contained(html_path)
