@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from coterie.cli import app
 from coterie.config import load_config
-from coterie.experiments.ldnn import LdnnConfig, _Task, _train, _train_stacked
+from coterie.experiments.ldnn import LdnnConfig, LdnnTask
+from coterie.experiments.ldnn.arms import EvalSettings, arm_epochs, train_arm
 from coterie.neurons import LearnedActivation, export_activation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,27 +80,69 @@ def test_ldnn_config_is_validated() -> None:
             assert isinstance(load_config(ROOT / f"configs/ldnn-{name}{size}.yaml"), LdnnConfig)
 
 
+def _alone(model: torch.nn.Module, task: LdnnTask, ev: EvalSettings, seed: int, s: int, members: int) -> float:
+    """Literal reference: Adam on one network over member s's per-member epoch orders; last epoch's mean loss."""
+    from coterie.training.batch_order import epoch_order
+
+    x, y = task.train
+    opt = torch.optim.Adam(model.parameters(), lr=ev.lr)
+    model.train()
+    losses: list[float] = []
+    for epoch in range(arm_epochs(ev.steps, x.shape[0], ev.batch_size)):
+        order = epoch_order(x.shape[0], seed, epoch, "per_member", False, members)[s]
+        losses = []
+        for idx in order.split(ev.batch_size):
+            loss = task.loss(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+    return sum(losses) / len(losses)
+
+
 @pytest.mark.parametrize(("task", "kind"), [("mnist1d", "nn"), ("henonheiles", "hnn"), ("vanderpol", "nn")])
-def test_seed_stack_trains_each_network_exactly_as_alone(task: str, kind: str) -> None:
+def test_arm_trainer_trains_each_network_exactly_as_alone(task: str, kind: str, tmp_path: Path) -> None:
     cfg = LdnnConfig(
         task=task,
+        models=[kind],
         hidden=[16],
         data={"num_samples": 600, "trajectories": 6, "trajectories_per_energy": 2, "t_end": 10.0},
     )
-    t = _Task(cfg, torch.device("cpu"))
-    exported = [export_activation(LearnedActivation("sin", 8)), export_activation(LearnedActivation("tanh", 8))]
-    seeds = [3, 4]
+    t = LdnnTask(cfg, torch.device("cpu"))
+    interp = "cubic" if kind == "hnn" else "linear"
+    exported = [export_activation(LearnedActivation("sin", 8), kind=interp),
+                export_activation(LearnedActivation("tanh", 8), kind=interp)]
+    ev = EvalSettings(steps=15, lr=1e-2, batch_size=32)
     alone = []
-    for s in seeds:
+    for s in (3, 4):
         torch.manual_seed(s)
         alone.append(t.build(kind, exported))
-    stacked = copy.deepcopy(alone)
-    losses_alone = [_train(m, t, 15, 1e-2, 32, s) for m, s in zip(alone, seeds)]
-    losses_stacked = _train_stacked(stacked, t, 15, 1e-2, 32, seeds)
-    torch.testing.assert_close(torch.tensor(losses_stacked), torch.tensor(losses_alone), rtol=1e-4, atol=1e-6)
-    for a, b in zip(alone, stacked):
+    together = copy.deepcopy(alone)
+    losses_alone = [_alone(m, t, ev, 7, s, len(alone)) for s, m in enumerate(alone)]
+    losses_together = train_arm(together, t, ev, 7, tmp_path / "arm")
+    torch.testing.assert_close(torch.tensor(losses_together), torch.tensor(losses_alone), rtol=1e-4, atol=1e-6)
+    for a, b in zip(alone, together):
         for p, q in zip(a.parameters(), b.parameters()):
             torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert (tmp_path / "arm" / "metrics.jsonl").exists()
+    # a finished arm resumes as finished: the same weights come back without training again
+    again = copy.deepcopy(alone)
+    train_arm(again, t, ev, 7, tmp_path / "arm")
+    for a, b in zip(together, again):
+        for p, q in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_hamiltonian_configs_refuse_a_linear_export_and_piecewise_linear_baselines() -> None:
+    with pytest.raises(Exception, match="export_kind 'linear' with models \\[hnn\\]"):
+        load_config({"experiment": "ldnn", "task": "henonheiles", "models": ["hnn"], "export_kind": "linear"})
+    with pytest.raises(Exception, match="relu"):
+        load_config({"experiment": "ldnn", "task": "henonheiles", "models": ["hnn"], "eval": {"baselines": ["relu"]}})
+    with pytest.raises(Exception, match="Hamiltonian system"):
+        load_config({"experiment": "ldnn", "task": "vanderpol", "models": ["hnn"]})
+    for size in ("-ci", "", "-paper"):
+        cfg = load_config(ROOT / f"configs/ldnn-henonheiles{size}.yaml")
+        assert cfg.export_kind in ("cubic", "auto")
 
 
 @pytest.mark.slow
