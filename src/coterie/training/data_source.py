@@ -3,10 +3,12 @@
 - (x, y) tensors or a :class:`~coterie.data.TensorData`: indexed in memory with the seeded order of
   :mod:`coterie.training.batch_order` (the fast path; its numbers are those of every earlier release).
 - a map-style :class:`torch.utils.data.Dataset` yielding (x, y): the same seeded index order, fetched and collated
-  by a :class:`~torch.utils.data.DataLoader` (``workers`` processes, pinned memory on CUDA), so resume is exact.
+  by a :class:`~torch.utils.data.DataLoader` (``workers`` processes, pinned memory on CUDA), so resume is exact. A
+  ``TensorDataset`` of two tensors is indexed in memory directly (the same batches, without per-item fetching).
 - a :class:`~torch.utils.data.DataLoader` or any re-iterable of (x, y) batches: used as it is, in its own order;
   the Trainer cannot choose or replay that order, so ``per_member``, ``bootstrap`` and a mid-run resume's batch
-  order are not available (resume restarts at the epoch boundary, and says so).
+  order are not available (resume restarts at the epoch boundary, and says so). On CUDA, give it
+  ``pin_memory=True``: batches are copied to the device with ``non_blocking=True``.
 """
 
 from __future__ import annotations
@@ -209,6 +211,8 @@ def as_source(data: Any, *, batch_size: int = 128, workers: int = 0, pin_memory:
         return TensorSource(data.x, data.y)
     if isinstance(data, DataLoader):
         return LoaderSource(data)
+    if isinstance(data, TensorDataset) and len(data.tensors) == 2:  # tensors already: the indexed path, same order
+        return TensorSource(*data.tensors)
     if isinstance(data, IterableDataset):
         return LoaderSource(DataLoader(data, batch_size=batch_size, num_workers=workers, pin_memory=pin_memory))
     if isinstance(data, Dataset):
