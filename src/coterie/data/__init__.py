@@ -13,6 +13,7 @@ from coterie.data.methylation import (
     read_geo_series_matrix,
     read_methylation_table,
     simulate_methylation,
+    simulate_methylation_v2,
     split_samples,
 )
 from coterie.data.mnist1d import load_mnist1d
@@ -39,6 +40,7 @@ __all__ = [
     "register_dataset",
     "register_official",
     "simulate_methylation",
+    "simulate_methylation_v2",
     "split_indices",
     "split_samples",
 ]

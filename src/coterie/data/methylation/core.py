@@ -13,14 +13,17 @@ from typing import Any
 
 import pandas as pd
 
+from coterie.utils.errors import InputError
+
 log = logging.getLogger(__name__)
 
 NA_STRINGS: tuple[str, ...] = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "Null", "None", ".")
 """Strings read as a missing beta value (GEO uses ``null``; R exports use ``NA``)."""
 
 
-class MethylationFormatError(ValueError):
-    """A methylation file that cannot be read. ``line`` is the 1-based line number (``None`` if not line-bound)."""
+class MethylationFormatError(InputError):
+    """A methylation file that cannot be read (bad input: ``coterie`` exits 2). ``line`` is the 1-based line number
+    (``None`` if not line-bound)."""
 
     def __init__(self, path: str | Path, line: int | None, message: str) -> None:
         self.path = str(path)

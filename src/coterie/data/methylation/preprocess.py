@@ -16,8 +16,16 @@ import numpy as np
 import pandas as pd
 
 from coterie.data.methylation.ages import horvath_transform
+from coterie.utils.errors import InputError
 
 log = logging.getLogger(__name__)
+
+#: The fewest training samples a split may leave (a scaler, a standardisation and every baseline need two).
+MIN_TRAIN_SAMPLES = 2
+
+
+class TooFewSamplesError(InputError):
+    """Too few samples with an age to make the requested train / validation / test split (bad input: exit 2)."""
 
 
 def split_samples(
@@ -31,6 +39,10 @@ def split_samples(
 
     Samples are binned into ``n_strata`` age quantiles and each bin is split in the given fractions, so each split
     spans the whole age range. The three index arrays are disjoint, sorted, and cover every sample.
+
+    Raises:
+        TooFewSamplesError: the split leaves fewer than :data:`MIN_TRAIN_SAMPLES` training samples, or no
+            validation or test sample although its fraction is positive.
     """
     a = np.asarray(ages, dtype=np.float64)
     if np.isnan(a).any():
@@ -49,7 +61,20 @@ def split_samples(
         te.append(idx[:n_te])
         va.append(idx[n_te:n_te + n_va])
         tr.append(idx[n_te + n_va:])
-    return tuple(np.sort(np.concatenate(x)).astype(np.int64) for x in (tr, va, te))  # type: ignore[return-value]
+    out = tuple(np.sort(np.concatenate(x)).astype(np.int64) for x in (tr, va, te))
+    _check_split_sizes(len(a), *(len(x) for x in out), val_fraction, test_fraction)
+    return out  # type: ignore[return-value]
+
+
+def _check_split_sizes(n: int, n_tr: int, n_va: int, n_te: int, val_fraction: float, test_fraction: float) -> None:
+    """Refuse a split that no model can be fitted, selected or scored on (one line, before any training)."""
+    short = n_tr < MIN_TRAIN_SAMPLES or (val_fraction > 0 and n_va == 0) or (test_fraction > 0 and n_te == 0)
+    if short:
+        raise TooFewSamplesError(
+            f"too few samples with an age to split: {n} make train {n_tr}, validation {n_va}, test {n_te} "
+            f"(val_fraction {val_fraction:g}, test_fraction {test_fraction:g}); at least {MIN_TRAIN_SAMPLES} "
+            "training samples and one validation and one test sample are needed: add samples with ages"
+        )
 
 
 def age_correlation(
