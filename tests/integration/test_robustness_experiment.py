@@ -77,3 +77,31 @@ def test_bad_configs_fail_before_any_work(tmp_path: Path) -> None:
 )
 def test_shipped_configs_validate(name: str) -> None:
     load_config(CONFIGS / name)
+
+
+def test_rules_records_mim_decays_and_method_model_kwargs(tmp_path: Path) -> None:
+    """Both scoring rules reported, one record per (seed, method, setting, attack, ε, rule), MIM with μ = 1 beside
+    μ = 0.01, and GAL's leaky-ReLU members saved and loaded as trained."""
+    raw = yaml.safe_load((CONFIGS / "robustness-ci.yaml").read_text())
+    gal = {"label": "GAL", "objective": {"name": "gal", "params": {"lam": 0.5}},
+           "model_kwargs": {"activation": "leaky_relu"},
+           "augment": {"gaussian_noise_std": 0.045, "gaussian_noise_prob": 0.5}}
+    raw = {**raw, "methods": [raw["methods"][0], gal], "parl_ablation": [], "cka": False, "max_steps_per_epoch": 2,
+           "attack": {**raw["attack"], "names": ["mim", "pgd"], "eps": [0.05], "whitebox_eps": [0.05], "steps": 2,
+                      "n_eval": 16, "extra_mim_decays": [1.0]}}
+    res = _run(raw, tmp_path)
+    assert res["rules"] == ["vote", "mean"] and res["attacks"] == ["mim", "pgd", "mim_mu1"]
+    for rule in ("vote", "mean"):
+        assert set(res["table1_by_rule"][rule]["whitebox"]["rows"]["GAL"]) == {"clean", "mim", "pgd", "mim_mu1"}
+    assert res["table1"] == res["table1_by_rule"]["vote"]
+    recs = res["records"]
+    # clean: 2 methods × 2 rules; attacks: 2 settings × 3 attacks × 1 ε × 2 methods × 2 rules
+    assert len(recs) == 2 * 2 + 2 * 3 * 2 * 2
+    assert set(recs[0]) == {"seed", "method", "setting", "attack", "eps", "rule", "accuracy"}
+    assert {r["rule"] for r in recs} == {"vote", "mean"} and all(0 <= r["accuracy"] <= 1 for r in recs)
+    clean = {(r["method"], r["rule"]): r["accuracy"] for r in recs if r["setting"] == "clean"}
+    assert clean[("GAL", "mean")] == res["repeats"][0]["clean"]["GAL"]["mean"]
+    loaded = registry.get("robustness").load(load_config(raw), RunDir(tmp_path), "final", None)
+    acts = {type(m).__name__ for m in loaded["GAL"].modules()} & {"ReLU", "LeakyReLU"}
+    assert acts == {"LeakyReLU"}
+    assert "LeakyReLU" not in {type(m).__name__ for m in loaded["unprotected"].modules()}

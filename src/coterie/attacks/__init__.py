@@ -7,7 +7,14 @@ head (``mean_prob``, ``mean_logit``, ``mean_ce``), the loss (``ce``, ``cw``) and
 
 from coterie.attacks.bim import bim
 from coterie.attacks.core import HEADS, LOSSES, attack_loss, input_gradient, member_logits, predict, project
-from coterie.attacks.evaluate import ATTACKS, AttackSettings, transfer_accuracy, whitebox_accuracy
+from coterie.attacks.evaluate import (
+    ATTACKS,
+    AttackSettings,
+    transfer_accuracies,
+    transfer_accuracy,
+    whitebox_accuracies,
+    whitebox_accuracy,
+)
 from coterie.attacks.fgsm import fgsm
 from coterie.attacks.mim import mim
 from coterie.attacks.pgd import pgd, random_start
@@ -27,6 +34,8 @@ __all__ = [
     "predict",
     "project",
     "random_start",
+    "transfer_accuracies",
     "transfer_accuracy",
+    "whitebox_accuracies",
     "whitebox_accuracy",
 ]

@@ -13,7 +13,7 @@ label on the adversarial input; samples misclassified when clean count as failur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -63,6 +63,51 @@ def _batches(n: int, size: int) -> list[slice]:
     return [slice(i, min(n, i + size)) for i in range(0, n, size)]
 
 
+def transfer_accuracies(
+    targets: Mapping[str, nn.Module],
+    surrogate: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    attack: AttackName,
+    eps: float,
+    settings: AttackSettings = AttackSettings(),
+    generator: torch.Generator | None = None,
+    rules: Sequence[ScoreRule] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Black-box accuracy of every target on examples crafted on ``surrogate``, under several scoring rules.
+
+    The examples do not depend on the target or the rule, so one crafting pass serves all of them.
+
+    Args:
+        targets: name → target model/Ensemble (eval mode).
+        surrogate: the model/Ensemble the adversary owns (eval mode).
+        x: clean samples (M, ...) in [0, 1]; y: labels (M,).
+        attack: ``fgsm``, ``bim``, ``mim`` or ``pgd``; eps: L∞ radius in [0, 1].
+        rules: the scoring rules (default: ``settings.rule`` alone).
+
+    Returns:
+        rule → name → accuracy in [0, 1].
+    """
+    _check(attack, eps, x, settings)
+    rules = tuple(rules) if rules else (settings.rule,)
+    instances = settings.restarts if attack == "pgd" else 1
+    robust = {r: {name: torch.ones(x.shape[0], dtype=torch.bool) for name in targets} for r in rules}
+    fn = ATTACKS[attack]
+    for sl in _batches(x.shape[0], settings.batch_size):
+        xb, yb = x[sl], y[sl]
+        for _ in range(instances):
+            kw = settings.kwargs(attack)
+            if attack == "pgd":
+                kw.update(restarts=1, generator=generator)
+            adv = fn(surrogate, xb, yb, eps, **kw) if eps > 0 else xb
+            for name, target in targets.items():
+                for r in rules:
+                    robust[r][name][sl] &= (predict(target, adv, r) == yb).cpu()
+            if eps == 0:
+                break
+    return {r: {name: float(v.float().mean()) for name, v in robust[r].items()} for r in rules}
+
+
 def transfer_accuracy(
     targets: Mapping[str, nn.Module],
     surrogate: nn.Module,
@@ -73,33 +118,46 @@ def transfer_accuracy(
     settings: AttackSettings = AttackSettings(),
     generator: torch.Generator | None = None,
 ) -> dict[str, float]:
-    """Black-box accuracy of every target on examples crafted on ``surrogate``.
+    """Black-box accuracy (name → accuracy in [0, 1]) under ``settings.rule``; see :func:`transfer_accuracies`."""
+    return transfer_accuracies(targets, surrogate, x, y, attack, eps, settings, generator)[settings.rule]
 
-    Args:
-        targets: name → target model/Ensemble (eval mode).
-        surrogate: the model/Ensemble the adversary owns (eval mode).
-        x: clean samples (M, ...) in [0, 1]; y: labels (M,).
-        attack: ``fgsm``, ``bim``, ``mim`` or ``pgd``; eps: L∞ radius in [0, 1].
 
-    Returns:
-        name → accuracy in [0, 1].
+def whitebox_accuracies(
+    target: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    attack: AttackName,
+    eps: float,
+    settings: AttackSettings = AttackSettings(),
+    generator: torch.Generator | None = None,
+    rules: Sequence[ScoreRule] | None = None,
+) -> dict[str, float]:
+    """Accuracy of ``target`` on examples crafted on itself, per scoring rule (rule → accuracy in [0, 1]).
+
+    FGSM, BIM and MIM examples do not depend on the rule: crafted once, scored under every rule. PGD's restarts are
+    judged by the target under the rule being scored, so PGD is run once per rule, every run from the same random
+    starts (the generator's state is replayed).
     """
     _check(attack, eps, x, settings)
-    instances = settings.restarts if attack == "pgd" else 1
-    robust = {name: torch.ones(x.shape[0], dtype=torch.bool) for name in targets}
+    rules = tuple(rules) if rules else (settings.rule,)
     fn = ATTACKS[attack]
+    state = generator.get_state() if generator is not None else None
+    correct = dict.fromkeys(rules, 0)
     for sl in _batches(x.shape[0], settings.batch_size):
         xb, yb = x[sl], y[sl]
-        for _ in range(instances):
-            kw = settings.kwargs(attack)
-            if attack == "pgd":
-                kw.update(restarts=1, generator=generator)
-            adv = fn(surrogate, xb, yb, eps, **kw) if eps > 0 else xb
-            for name, target in targets.items():
-                robust[name][sl] &= (predict(target, adv, settings.rule) == yb).cpu()
-            if eps == 0:
-                break
-    return {name: float(r.float().mean()) for name, r in robust.items()}
+        if attack != "pgd" or eps == 0:
+            adv = fn(target, xb, yb, eps, **settings.kwargs(attack)) if eps > 0 else xb
+            for r in rules:
+                correct[r] += int((predict(target, adv, r) == yb).sum())
+            continue
+        for r in rules:
+            if generator is not None and state is not None:
+                generator.set_state(state)
+            kw = {**settings.kwargs(attack), "restarts": settings.restarts, "judge": target, "rule": r}
+            adv = fn(target, xb, yb, eps, generator=generator, **kw)
+            correct[r] += int((predict(target, adv, r) == yb).sum())
+        state = generator.get_state() if generator is not None else None
+    return {r: c / max(1, x.shape[0]) for r, c in correct.items()}
 
 
 def whitebox_accuracy(
@@ -112,14 +170,4 @@ def whitebox_accuracy(
     generator: torch.Generator | None = None,
 ) -> float:
     """Accuracy of ``target`` on examples crafted on itself (PGD restarts judged by the target), in [0, 1]."""
-    _check(attack, eps, x, settings)
-    fn = ATTACKS[attack]
-    correct = 0
-    for sl in _batches(x.shape[0], settings.batch_size):
-        xb, yb = x[sl], y[sl]
-        kw = settings.kwargs(attack)
-        if attack == "pgd":
-            kw.update(restarts=settings.restarts, judge=target, rule=settings.rule, generator=generator)
-        adv = fn(target, xb, yb, eps, **kw) if eps > 0 else xb
-        correct += int((predict(target, adv, settings.rule) == yb).sum())
-    return correct / max(1, x.shape[0])
+    return whitebox_accuracies(target, x, y, attack, eps, settings, generator)[settings.rule]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from coterie.models.base import CoterieModel
+from coterie.models.cnn1d import make_activation
 from coterie.models.lenet5 import default_stats
 from coterie.models.registry import register
 
@@ -16,11 +17,11 @@ from coterie.models.registry import register
 class BasicBlock(nn.Module):
     """conv-BN-ReLU-conv-BN + shortcut, ReLU. Input (B, c_in, H, W) → (B, c_out, H/stride, W/stride)."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, activation: str = "relu") -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(c_out)
-        self.relu1 = nn.ReLU()
+        self.relu1 = make_activation(activation)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
         self.shortcut: nn.Module
@@ -28,7 +29,7 @@ class BasicBlock(nn.Module):
             self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
         else:
             self.shortcut = nn.Identity()
-        self.relu2 = nn.ReLU()
+        self.relu2 = make_activation(activation)
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.relu1(self.bn1(self.conv1(x)))
@@ -37,22 +38,28 @@ class BasicBlock(nn.Module):
 
 
 class ResNet20(CoterieModel):
-    """ResNet-20 for 32×32 inputs in [0, 1]. ``width`` multiplies the 16/32/64 channel counts.
+    """ResNet-20 for 32×32 inputs in [0, 1]. ``width`` multiplies the 16/32/64 channel counts; ``activation`` is
+    ``relu`` or ``leaky_relu`` (slope 0.1, the official GAL members).
 
     Layers: ``conv1 bn1 relu1 layer{1,2,3}.{0,1,2}.(conv1 bn1 relu1 conv2 bn2 shortcut relu2) pool fc``.
     """
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 10, width: int = 16, blocks: int = 3) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 10, width: int = 16, blocks: int = 3, activation: str = "relu"
+    ) -> None:
         super().__init__()
         mean, std = default_stats(in_channels)
         self._set_normalization(mean, std, ndim=4)
         self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        self.relu1 = nn.ReLU()
+        self.relu1 = make_activation(activation)
         c = width
         stages = []
         for s, c_out in enumerate((width, 2 * width, 4 * width)):
-            layers = [BasicBlock(c if b == 0 else c_out, c_out, 2 if (b == 0 and s > 0) else 1) for b in range(blocks)]
+            layers = [
+                BasicBlock(c if b == 0 else c_out, c_out, 2 if (b == 0 and s > 0) else 1, activation)
+                for b in range(blocks)
+            ]
             stages.append(nn.Sequential(*layers))
             c = c_out
         self.layer1, self.layer2, self.layer3 = stages
@@ -69,6 +76,8 @@ class ResNet20(CoterieModel):
 
 
 @register("resnet20")
-def resnet20(in_channels: int = 3, num_classes: int = 10, width: int = 16, blocks: int = 3) -> ResNet20:
-    """ResNet-20 member (``blocks=3``; ``blocks=n`` gives ResNet-(6n+2))."""
-    return ResNet20(in_channels, num_classes, width, blocks)
+def resnet20(
+    in_channels: int = 3, num_classes: int = 10, width: int = 16, blocks: int = 3, activation: str = "relu"
+) -> ResNet20:
+    """ResNet-20 member (``blocks=3``; ``blocks=n`` gives ResNet-(6n+2)); ``activation``: relu or leaky_relu."""
+    return ResNet20(in_channels, num_classes, width, blocks, activation)
