@@ -42,8 +42,8 @@ class CohortParams:
     ``corr_max`` 0.6 (plausible choice).
 
     Sex: ``female_fraction`` 0.5 (a choice); ``sex_cpg_fraction`` 0.02 of autosomal CpGs differ by sex with
-    |δ| in ``sex_effect_range`` (0.3, 0.8) — sex-associated autosomal CpGs exist (McCarthy et al. 2014, Epigenetics
-    & Chromatin 7:? — fraction and size here are plausible choices); X-chromosome CpGs in females move a fraction
+    |δ| in ``sex_effect_range`` (0.3, 0.8) — sex-associated autosomal CpGs exist (McCarthy et al. 2014, BMC
+    Genomics 15:981); the fraction and sizes here are plausible choices; X-chromosome CpGs in females move a fraction
     ``x_inactivation`` 0.5 of the way to β = 0.5 (X inactivation; the fraction is a choice).
 
     Blood cells: ``cell_types`` mean fractions (granulocytes 0.62, CD4 T 0.14, CD8 T 0.09, B 0.05, monocytes 0.06,
