@@ -1,23 +1,28 @@
-"""Training loops for Co-DeepNet pairs (turn-taking) and for single regression networks.
+"""Training of Co-DeepNet pairs (turn-taking) and of single regression networks, through the Trainer.
 
-Turn-taking (:func:`fit_pair`): network 0 starts active. Each mini-batch trains the active network only (its own
-Adam optimiser, whose state persists across turns); the inactive one is in evaluation mode and runs under
-``torch.no_grad`` to supply its features. After ``transmission_rate`` iterations (``transmission_unit="iterations"``,
-the default) or epochs (``"epochs"``) the roles swap. Distillation (``transfer`` ``distill`` / ``features+distill``)
-starts only once the partner has had an active turn of its own — before that its predictions are untrained noise.
+Turn-taking (:func:`fit_pair`): network 0 starts active. Each mini-batch trains the active network only; the inactive
+one is in evaluation mode and runs under ``torch.no_grad`` to supply its features, so it gets no gradient and the
+Trainer's one Adam optimiser (per-parameter state, persisting across turns) leaves it untouched, as one optimiser per
+network would. After ``transmission_rate`` iterations (``transmission_unit="iterations"``, the default) or epochs
+(``"epochs"``) the roles swap. Distillation (``transfer`` ``distill`` / ``features+distill``) starts only once the
+partner has had an active turn of its own — before that its predictions are untrained noise. The turns are a Trainer
+objective (:class:`~coterie.cooperative.turns.PairTurns`) and the pair the single member of an Ensemble.
 
-Both loops: targets are standardised by a :class:`TargetScaler` fitted on the training ages (optionally through
+Both: targets are standardised by a :class:`TargetScaler` fitted on the training ages (optionally through
 Horvath's transform first); validation MAE is measured in years after every epoch; the weights of the best
 validation epoch are restored at the end (``restore_best``) and training stops early after ``patience`` epochs
-without improvement. The validation split is the only held-out data these loops see; the test split is evaluated by
-the caller, once, at the end.
+without improvement (:class:`~coterie.cooperative.fit_monitor.ValidationMAE`, a Trainer callback). The validation
+split is the only held-out data seen; the test split is evaluated by the caller, once, at the end.
+
+Compared with the loops these replaced: the batch order is the Trainer's (a fresh seeded permutation per epoch, a
+pure function of (seed, epoch), instead of successive permutations of one generator), ``train_loss`` is the mean of
+the batch losses (was sample-weighted), and a non-finite loss ends training at that step (the best epoch is kept)
+instead of running on until patience ran out.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +33,13 @@ import torch
 from torch import Tensor, nn
 
 from coterie.cooperative.codeepnet import CoDeepNet
+from coterie.cooperative.fit_monitor import ValidationMAE
+from coterie.cooperative.turns import PairTurns
 from coterie.data.methylation import horvath_inverse, horvath_transform
+from coterie.ensemble.ensemble import Ensemble
+from coterie.objectives.base import Objective
+from coterie.objectives.regression import Regression
+from coterie.training.trainer import NonFiniteLossError, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -132,16 +143,30 @@ def predict(model: nn.Module, x: np.ndarray | Tensor, device: torch.device | str
     return torch.cat(outs).numpy() if outs else np.zeros(0, dtype=np.float32)
 
 
-def _val_mae(model: nn.Module, x_val: np.ndarray, ages_val: np.ndarray, scaler: TargetScaler,
-             device: torch.device) -> float:
-    pred = scaler.decode(predict(model, x_val, device))
-    mae = float(np.mean(np.abs(pred - ages_val)))
-    return mae if math.isfinite(mae) else float("inf")
+def _fit(model: nn.Module, objective: Objective, monitor: ValidationMAE, x_train: np.ndarray, y_train: np.ndarray,
+         config: TrainConfig, lr: float, seed: int, device: torch.device | str) -> float:
+    """Train ``model`` (as an Ensemble of one) with the Trainer under ``objective``; the seconds it took."""
+    trainer = Trainer(Ensemble([model], executor="loop"), objective, optimizer="adam", lr=lr,
+                      weight_decay=config.weight_decay, epochs=config.epochs, batch_size=config.batch_size, seed=seed,
+                      device=str(device), callbacks=[monitor], progress=False)
+    xt = torch.as_tensor(x_train, dtype=torch.float32)
+    yt = torch.as_tensor(y_train, dtype=torch.float32).reshape(-1)
+    t0 = time.perf_counter()
+    try:
+        trainer.fit((xt, yt))
+    except NonFiniteLossError as e:  # a diverging candidate (e.g. in the genetic search) keeps its best epoch
+        log.warning("training stopped: %s", e)
+    seconds = time.perf_counter() - t0
+    monitor.finish()
+    return seconds
 
 
-def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[Tensor]:
-    perm = torch.randperm(n, generator=gen)
-    return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
+def _monitor(model: nn.Module, x_val: np.ndarray, ages_val: np.ndarray, scaler: TargetScaler, config: TrainConfig,
+             device: torch.device | str, log_fn: Callable[[dict[str, Any]], None] | None,
+             extra: Callable[[int], dict[str, Any]] | None = None) -> ValidationMAE:
+    dev = torch.device(device)
+    return ValidationMAE(model, lambda m, x: predict(m, x, dev), x_val, ages_val, scaler.decode, config.patience,
+                         config.restore_best, config.max_seconds, extra, log_fn)
 
 
 def fit_pair(
@@ -156,7 +181,7 @@ def fit_pair(
     device: torch.device | str = "cpu",
     log_fn: Callable[[dict[str, Any]], None] | None = None,
 ) -> FitResult:
-    """Train a :class:`CoDeepNet` by turn-taking.
+    """Train a :class:`CoDeepNet` by turn-taking, through the Trainer (:class:`~coterie.cooperative.turns.PairTurns`).
 
     Args:
         model: the pair (trained in place, moved to ``device``).
@@ -166,73 +191,21 @@ def fit_pair(
         ages_val: validation ages in years (m,).
         scaler: the fitted target scaler.
         config: budget and options.
-        seed: seeds the batch order.
+        seed: seeds the batch order (the Trainer's: a pure function of (seed, epoch)).
         log_fn: receives one record per epoch (``epoch``, ``train_loss``, ``val_mae``, ``active``, ``swaps``).
     """
-    device = torch.device(device)
-    model.to(device)
     lr = config.learning_rate if config.learning_rate is not None else model.learning_rate
     rate = int(config.transmission_rate if config.transmission_rate is not None else model.transmission_rate)
-    if rate < 1:
-        raise ValueError("transmission_rate must be >= 1")
-    opts = [torch.optim.Adam(n.parameters(), lr=lr, weight_decay=config.weight_decay) for n in model.nets]
-    loss_fn = _loss_fn(config.loss)
-    gen = torch.Generator().manual_seed(seed)
-    xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y_train, dtype=torch.float32, device=device).reshape(-1, 1)
-    active, in_turn, swaps = 0, 0, 0
-    had_turn = [True, False]
-    best, best_epoch, best_state, bad = float("inf"), -1, None, 0
-    history: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    epoch = -1
-    for epoch in range(config.epochs):
-        total, count = 0.0, 0
-        for idx in _batches(len(xt), config.batch_size, gen):
-            model.nets[active].train()
-            model.nets[1 - active].eval()
-            distill = model.distills and had_turn[1 - active]
-            out, partner = model.active_outputs(xt[idx], active, partner_prediction=distill)
-            loss = loss_fn(out, yt[idx])
-            if distill and partner is not None:
-                lam = config.distill_weight
-                loss = (1 - lam) * loss + lam * loss_fn(out, partner)
-            opts[active].zero_grad(set_to_none=True)
-            loss.backward()
-            opts[active].step()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
-            model.active.fill_(active)
-            if config.transmission_unit == "iterations":
-                in_turn += 1
-                if in_turn >= rate:
-                    active, in_turn, swaps = 1 - active, 0, swaps + 1
-                    had_turn[active] = True
-        if config.transmission_unit == "epochs":
-            in_turn += 1
-            if in_turn >= rate:
-                active, in_turn, swaps = 1 - active, 0, swaps + 1
-                had_turn[active] = True
-        val = _val_mae(model, x_val, ages_val, scaler, device)
-        rec = {"epoch": epoch, "train_loss": total / max(count, 1), "val_mae": val,
-               "active": int(model.active.item()), "swaps": swaps}
-        history.append(rec)
-        if log_fn is not None:
-            log_fn(rec)
-        if val < best:
-            best, best_epoch, bad = val, epoch, 0
-            if config.restore_best:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad += 1
-        if config.patience is not None and bad >= config.patience:
-            break
-        if config.max_seconds is not None and time.perf_counter() - t0 > config.max_seconds:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return FitResult(best, best_epoch, epoch + 1, time.perf_counter() - t0, swaps, history)
+    turns = PairTurns(_loss_fn(config.loss), rate, config.transmission_unit, -(-len(x_train) // config.batch_size),
+                      config.distill_weight)
+
+    def extra(epoch: int) -> dict[str, Any]:
+        return {"active": int(model.active.item()), "swaps": turns.swaps(epoch + 1)}
+
+    monitor = _monitor(model, x_val, ages_val, scaler, config, device, log_fn, extra)
+    seconds = _fit(model, turns, monitor, x_train, y_train, config, float(lr), seed, device)
+    runs = len(monitor.records)
+    return FitResult(monitor.best, monitor.best_epoch, runs, seconds, turns.swaps(runs), monitor.records)
 
 
 def fit_single(
@@ -250,46 +223,10 @@ def fit_single(
     """Train one regression network ``model: (B, L) → (B, 1)`` with the same budget rules as :func:`fit_pair`."""
     if config.learning_rate is None:
         raise ValueError("fit_single needs config.learning_rate")
-    device = torch.device(device)
-    model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    loss_fn = _loss_fn(config.loss)
-    gen = torch.Generator().manual_seed(seed)
-    xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y_train, dtype=torch.float32, device=device).reshape(-1, 1)
-    best, best_epoch, best_state, bad = float("inf"), -1, None, 0
-    history: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    epoch = -1
-    for epoch in range(config.epochs):
-        model.train()
-        total, count = 0.0, 0
-        for idx in _batches(len(xt), config.batch_size, gen):
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
-        val = _val_mae(model, x_val, ages_val, scaler, device)
-        rec = {"epoch": epoch, "train_loss": total / max(count, 1), "val_mae": val}
-        history.append(rec)
-        if log_fn is not None:
-            log_fn(rec)
-        if val < best:
-            best, best_epoch, bad = val, epoch, 0
-            if config.restore_best:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad += 1
-        if config.patience is not None and bad >= config.patience:
-            break
-        if config.max_seconds is not None and time.perf_counter() - t0 > config.max_seconds:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return FitResult(best, best_epoch, epoch + 1, time.perf_counter() - t0, 0, history)
+    monitor = _monitor(model, x_val, ages_val, scaler, config, device, log_fn)
+    seconds = _fit(model, Regression(config.loss), monitor, x_train, y_train, config, config.learning_rate, seed,
+                   device)
+    return FitResult(monitor.best, monitor.best_epoch, len(monitor.records), seconds, 0, monitor.records)
 
 
 def forward_flops(model: nn.Module, input_length: int) -> int:

@@ -150,6 +150,9 @@ class Trainer:
     amp: AmpName = "off"
     loader_workers: int = 0
     history: list[dict[str, Any]] = field(default_factory=list, init=False)
+    #: a callback sets it in ``on_epoch_end`` to end ``fit`` after that epoch (early stopping, time limits); the
+    #: epoch's record is logged and its checkpoint written first. Reset by every ``fit``.
+    should_stop: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         if self.data_order not in DATA_ORDERS:
@@ -212,6 +215,7 @@ class Trainer:
             NonFiniteLossError: a member's loss is NaN or infinite (the last good checkpoint is kept).
         """
         device, active, opt = self._prepare()
+        self.should_stop = False
         pin = device.type == "cuda"
         source = as_source(train, batch_size=self.batch_size, workers=self.loader_workers, pin_memory=pin)
         val_source = None
@@ -250,7 +254,7 @@ class Trainer:
                 self.history.append(record)
                 if rd is not None:
                     rd.log_metrics(record)
-                save = (epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == self.epochs
+                save = (epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == self.epochs or self.should_stop
                 if sharding is not None and save:  # complete every member on every process
                     sharding.sync_members(list(self.ensemble.members))
                     sharding.sync_optimizer_state(opt, list(self.ensemble.members))
@@ -262,6 +266,8 @@ class Trainer:
                 if "val_ens_acc_mean" in record:
                     desc += f" val ens {record['val_ens_acc_mean']:.3f}"
                 bar.update(task, advance=1, description=desc)
+                if self.should_stop:
+                    break
         if sharding is not None:  # every member is complete everywhere now: later calls need no collectives
             self.ensemble.sharding = None
         for cb in self.callbacks:
