@@ -53,6 +53,7 @@ def test_ldnn_mnist1d_run_writes_the_study(tmp_path: Path) -> None:
         "metrics.jsonl",
         "results.json",
         "mnist1d-nn-activation-evolution.png",
+        "mnist1d-nn-meta-curve.png",
         "mnist1d-nn-boxplot.png",
         "mnist1d-nn-participation.png",
         "mnist1d-nn-hessian-esd.png",
@@ -65,8 +66,13 @@ def test_ldnn_mnist1d_run_writes_the_study(tmp_path: Path) -> None:
     assert all(s["n"] == 1 for s in r["hessian_trace"].values())
     assert isinstance(r["mix_vs_pure_val"]["mix_better_on_average_than_each_pure"], bool)
     assert r["meta"]["export_max_abs_error_on_range"] < 0.05
+    # the meta-network's validation curve, one value per outer step run (3 < patience: no plateau stop yet)
+    assert r["meta"]["outer_steps_run"] == 3 and r["meta"]["stopped"] == "max_steps"
+    assert len(r["meta"]["val_loss_curve"]) == 3 and all(v > 0 for v in r["meta"]["val_loss_curve"])
+    assert (out / "arms" / "mnist1d-nn-mix" / "metrics.jsonl").exists()  # each arm trained by the Trainer
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert sum(x["phase"] == "meta" for x in lines) == 3
+    assert [x["val_loss"] for x in lines if x["phase"] == "meta"] == r["meta"]["val_loss_curve"]
     assert sum(x["phase"] == "eval" for x in lines) == 2 * 4
 
 

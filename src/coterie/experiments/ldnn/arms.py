@@ -5,6 +5,11 @@ of S independent members with ``data_order: per_member``: member s sees its own 
 were trained alone, and the arms share the seeds' initial weights and data orders, so they compare pairwise per seed.
 Each arm trains in its own sub-directory of the run (``arms/<task>-<kind>-<arm>/``: metrics.jsonl, checkpoints), so
 an interrupted run resumes each arm where it stopped.
+
+Compared with the seed-batched loop this replaced (same Adam, same per-network losses): minibatches follow the
+Trainer's per-member epoch orders (a fresh seeded permutation per epoch, the last batch possibly short) instead of an
+endless stream that dropped short batches, ``eval.steps`` is rounded up to whole epochs, and the reported training
+loss is the mean over the last epoch (was: over the last 10 % of steps). So numbers differ from earlier runs.
 """
 
 from __future__ import annotations
