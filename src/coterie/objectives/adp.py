@@ -13,7 +13,8 @@ cross-entropies (each a batch mean), ``ensemble_entropy`` is ``Σ_c −p̄_c log
 the batch, ``log_det`` is ``logdet(M Mᵀ + det_offset · I)`` averaged over the batch, and the loss is
 ``ce_loss − alpha · ensemble_entropy − beta · log_det`` minimised by one optimiser over all members. Defaults are
 the official ones: α = 2, β = 0.5 (``arguments.py``, ``adp_train_args``), δ = ``det_offset`` = 1e-6 and
-``log_offset`` = 1e-20 (``ADP_Trainer.__init__``). The official run uses plain ReLU members and no extra noise.
+``log_offset`` = 1e-20 (``ADP_Trainer.__init__``). The official run uses plain ReLU members, no extra noise, and
+Adam (lr 1e-3, weight decay 1e-4, eps 1e-7) with MultiStepLR; coterie leaves optimisation to the Trainer.
 
 The joint terms are split into per-member losses with
 :func:`coterie.objectives._common.shared_term_member_losses` (shares sum to L_ADP; each member receives its exact

@@ -19,8 +19,11 @@ turns it off) with μ = 1 (``Linf_distillation``'s ``mu=1``). Choices where cote
 silent:
 
 * the candidate layers are the hidden convolution / linear outputs (the official ``get_features(...,
-  before_relu=True)`` returns the BatchNorm output before the ReLU; the two coincide for members without
-  BatchNorm such as ``cnn1d``);
+  before_relu=True)`` returns the BatchNorm output before the ReLU, after the residual sum in a block's second
+  layer; the two coincide for members without BatchNorm such as ``cnn1d``), and the output layer is not a
+  candidate (the official ``random.randint(1, depth)`` can draw layer ``depth``, the logits);
+* optimisation is the experiment's (the official trainer: one SGD per member, lr 0.1, momentum 0.9, weight decay
+  1e-4, MultiStepLR at epochs 100 and 150, 200 epochs after a 200-epoch baseline);
 * targets x_t are a random permutation of the current batch (the official code draws them from a second shuffled
   loader, ``utils.DistillationLoader``: the same distribution);
 * the members are switched to eval mode while the images are distilled (the official code leaves them in train

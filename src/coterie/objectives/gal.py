@@ -26,7 +26,8 @@ forward passes of the same members; here one forward pass serves both (identical
 statistics are updated once per step instead of twice). The joint term is split into per-member losses with
 :func:`coterie.objectives._common.shared_term_member_losses`: member i's loss is CE_i / N plus its share of the
 coherence term, the losses sum to L_GAL, and the gradient reaching member i is ∂L_GAL/∂θ_i (the official code
-trains all members with one optimiser on L_GAL).
+trains all members with one optimiser on L_GAL: Adam, lr 1e-3, weight decay 1e-4, eps 1e-7, MultiStepLR; coterie
+leaves optimisation to the Trainer's configuration).
 """
 
 from __future__ import annotations
