@@ -11,8 +11,10 @@ Typical use::
 """
 
 from coterie.cooperative.baselines import (
+    BASELINE_GRIDS,
     SKLEARN_BASELINES,
     SingleCNN,
+    clock_baseline,
     fit_sklearn_baseline,
     larger_single_cnn,
     regression_metrics,
@@ -32,6 +34,7 @@ from coterie.cooperative.genetic import (
 from coterie.cooperative.training import TargetScaler, TrainConfig, fit_pair, fit_single, forward_flops, predict
 
 __all__ = [
+    "BASELINE_GRIDS",
     "SKLEARN_BASELINES",
     "TRANSFER_MODES",
     "Chromosome",
@@ -48,6 +51,7 @@ __all__ = [
     "SingleCNN",
     "TargetScaler",
     "TrainConfig",
+    "clock_baseline",
     "crossover",
     "default_chromosome",
     "fit_pair",

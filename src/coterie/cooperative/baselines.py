@@ -2,17 +2,21 @@
 
 * :class:`SingleCNN` — one 1-D CNN built from a network's genes, no partner; :func:`larger_single_cnn` widens a
   pair's larger network until the single CNN has at least ``min_param_ratio`` times the pair's parameters.
-* Scikit-learn regressors on standardised selected CpGs (``StandardScaler`` fitted on the training split):
+* Scikit-learn regressors on standardised selected CpGs (``StandardScaler`` fitted on the training split), all
+  tuned by the same rule: a 3 × 3 grid (:data:`BASELINE_GRIDS`) over the two hyper-parameters that matter most,
+  each candidate fitted on the training split, the one with the lowest validation MAE kept (ties: the first), test
+  evaluated once:
 
-  - ``svr``: RBF support-vector regression, C chosen on the validation split;
-  - ``gbr``: gradient-boosting regression (``GradientBoostingRegressor``), learning rate chosen on validation;
-  - ``elastic_net``: the penalised regression behind the Horvath and Hannum clocks (α-mixing 0.5 like glmnet's
-    Horvath fit), the penalty chosen on validation. It is fitted to these data, not the published coefficients
-    (those need the full 450k/27k probe set and were trained on other cohorts).
+  - ``svr``: RBF support-vector regression, C × gamma (gamma in units of 1/features, sklearn's ``"scale"`` on
+    standardised inputs);
+  - ``gbr``: gradient-boosting regression (``GradientBoostingRegressor``, ``gbr_estimators`` trees, subsample 0.8),
+    learning rate × tree depth;
+  - ``elastic_net``: the penalised regression behind the Horvath and Hannum clocks, penalty α × L1 mixing. It is
+    fitted to these data; the published clocks themselves are :func:`clock_baseline` (real Illumina data only).
 
   All three regress the same target as the networks (ages, or Horvath's F(age) when the experiment asks for it).
-  Hyper-parameters are chosen on the validation split only (the same data the GA uses), refitted on the training
-  split, and evaluated on test once.
+* :func:`clock_baseline` — the published Horvath (2013) / Hannum (2013) clocks (:mod:`coterie.cooperative.clocks`)
+  applied unchanged to the validation and test betas, wherever the data carry the clock's Illumina CpG IDs.
 
 :func:`regression_metrics` gives MAE, RMSE, R² and median absolute error in years. "Parameters" for the sklearn
 models are their effective sizes: SVR support vectors × (features + 1) + 1, elastic-net non-zero coefficients + 1,
@@ -21,15 +25,19 @@ gradient boosting's total tree nodes.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from torch import Tensor, nn
 
 from coterie.cooperative.chromosome import Chromosome, NetGenes
 from coterie.cooperative.codeepnet import CoopCNN
+
+log = logging.getLogger(__name__)
 
 SKLEARN_BASELINES: tuple[str, ...] = ("svr", "gbr", "elastic_net")
 
@@ -133,20 +141,30 @@ def _effective_size(name: str, model: Any, n_features: int) -> int:
     return 0
 
 
-def _candidates(name: str, gbr_estimators: int, seed: int) -> list[tuple[dict[str, Any], Any]]:
+BASELINE_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
+    "svr": {"C": (1.0, 10.0, 100.0), "gamma": (0.3, 1.0, 3.0)},
+    "gbr": {"learning_rate": (0.03, 0.1, 0.3), "max_depth": (2, 3, 4)},
+    "elastic_net": {"alpha": (1e-3, 1e-2, 1e-1), "l1_ratio": (0.1, 0.5, 0.9)},
+}
+"""Each baseline's 3 × 3 validation grid (the same size and rule for all; SVR's gamma is in units of 1/features)."""
+
+
+def _candidates(name: str, gbr_estimators: int, seed: int, n_features: int) -> list[tuple[dict[str, Any], Any]]:
     from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.linear_model import ElasticNet
     from sklearn.svm import SVR
 
+    if name not in BASELINE_GRIDS:
+        raise ValueError(f"unknown baseline {name!r}; choose from {SKLEARN_BASELINES}")
+    (k1, v1), (k2, v2) = BASELINE_GRIDS[name].items()
+    grid = [{k1: a, k2: b} for a in v1 for b in v2]
     if name == "svr":
-        return [({"C": c}, SVR(kernel="rbf", C=c, epsilon=0.1, gamma="scale")) for c in (0.3, 1.0, 3.0, 10.0, 30.0)]
+        return [(g, SVR(kernel="rbf", C=g["C"], gamma=g["gamma"] / max(n_features, 1), epsilon=0.1)) for g in grid]
     if name == "gbr":
-        return [({"learning_rate": lr}, GradientBoostingRegressor(n_estimators=gbr_estimators, learning_rate=lr,
-                                                                   max_depth=3, subsample=0.8, random_state=seed))
-                for lr in (0.03, 0.1)]
-    if name == "elastic_net":
-        return [({"alpha": a}, ElasticNet(alpha=a, l1_ratio=0.5, max_iter=20000)) for a in np.logspace(-4, 0, 9)]
-    raise ValueError(f"unknown baseline {name!r}; choose from {SKLEARN_BASELINES}")
+        return [(g, GradientBoostingRegressor(n_estimators=gbr_estimators, learning_rate=g["learning_rate"],
+                                              max_depth=int(g["max_depth"]), subsample=0.8, random_state=seed))
+                for g in grid]
+    return [(g, ElasticNet(alpha=g["alpha"], l1_ratio=g["l1_ratio"], max_iter=20000)) for g in grid]
 
 
 def fit_sklearn_baseline(
@@ -161,7 +179,8 @@ def fit_sklearn_baseline(
     gbr_estimators: int = 200,
     seed: int = 0,
 ) -> BaselineResult:
-    """Fit baseline ``name`` with its hyper-parameter chosen on validation MAE; report test metrics in years.
+    """Fit baseline ``name`` with its hyper-parameters chosen on validation MAE (:data:`BASELINE_GRIDS`); report
+    test metrics in years.
 
     Args:
         x_*: inputs (n, L) (selected, imputed betas); standardised here with training statistics.
@@ -174,7 +193,7 @@ def fit_sklearn_baseline(
     std = StandardScaler().fit(x_train)
     xtr, xva, xte = std.transform(x_train), std.transform(x_val), std.transform(x_test)
     best: tuple[float, dict[str, Any], Any, float] | None = None
-    for params, model in _candidates(name, gbr_estimators, seed):
+    for params, model in _candidates(name, gbr_estimators, seed, xtr.shape[1]):
         t0 = time.perf_counter()
         model.fit(xtr, y_train)
         secs = time.perf_counter() - t0
@@ -186,3 +205,33 @@ def fit_sklearn_baseline(
     pred = scaler.decode(model.predict(xte))
     return BaselineResult(name, regression_metrics(ages_test, pred), val, _effective_size(name, model, xtr.shape[1]),
                           secs, params, pred)
+
+
+def clock_baseline(
+    clock: str,
+    betas_val: pd.DataFrame,
+    ages_val: np.ndarray,
+    betas_test: pd.DataFrame,
+    ages_test: np.ndarray,
+    impute: str | pd.Series | None = None,
+) -> BaselineResult | None:
+    """A published clock (``"horvath2013"`` / ``"hannum2013"``) applied unchanged to raw validation and test betas
+    (samples, CpGs, Illumina IDs); ``None`` (logged) when the data lack the clock's CpGs and ``impute`` is ``None``
+    or when biolearn's tables are not installed. Nothing is fitted: ``train_seconds`` is 0, parameters = CpGs + 1.
+    """
+    from coterie.cooperative import clocks
+
+    if clock not in clocks.CLOCKS:
+        raise ValueError(f"unknown clock {clock!r}; allowed: {list(clocks.CLOCKS)}")
+    try:
+        val = clocks.predict(betas_val, clock, impute=impute).to_numpy()
+        t0 = time.perf_counter()
+        pred = clocks.predict(betas_test, clock, impute=impute).to_numpy()
+        secs = time.perf_counter() - t0
+        n_cpgs = len(clocks.load_coefficients(clocks.biolearn_data_dir() / clocks.CLOCKS[clock].file)[0])
+    except (clocks.ClockCpGError, ImportError) as e:
+        log.info("published clock %s skipped: %s", clock, e)
+        return None
+    return BaselineResult(clock, regression_metrics(ages_test, pred), float(np.mean(np.abs(val - ages_val))),
+                          n_cpgs + 1, 0.0, {"impute": impute if isinstance(impute, str) or impute is None
+                                            else "series", "predict_seconds": secs}, pred)

@@ -29,6 +29,10 @@ from coterie.data.methylation.ages import horvath_inverse
 IMPUTE_CHOICES: tuple[str, ...] = ("mean", "reference")
 
 
+class ClockCpGError(ValueError):
+    """The betas lack some of a clock's CpGs (or hold missing values there) and no imputation covers them."""
+
+
 @dataclass(frozen=True)
 class ClockSpec:
     """A fixed-coefficient clock: biolearn's coefficient file, the published intercept and output transform."""
@@ -86,23 +90,24 @@ def _clock_matrix(betas: pd.DataFrame, cpgs: pd.Index, impute: str | pd.Series |
     x = betas.reindex(columns=cpgs).astype(np.float64)
     if impute is None:
         if len(absent):
-            raise ValueError(f"betas lack {len(absent)} of the {len(cpgs)} {clock} CpGs (e.g. {list(absent[:5])}); "
-                             f"add them or pass impute= one of {list(IMPUTE_CHOICES)} or a Series of values")
+            raise ClockCpGError(f"betas lack {len(absent)} of the {len(cpgs)} {clock} CpGs (e.g. "
+                                f"{list(absent[:5])}); add them or pass impute= one of {list(IMPUTE_CHOICES)} "
+                                "or a Series of values")
         if x.isna().to_numpy().any():
-            raise ValueError(f"betas have missing values in {int(x.isna().any().sum())} {clock} CpG(s); "
-                             f"pass impute= one of {list(IMPUTE_CHOICES)} or a Series of values")
+            raise ClockCpGError(f"betas have missing values in {int(x.isna().any().sum())} {clock} CpG(s); "
+                                f"pass impute= one of {list(IMPUTE_CHOICES)} or a Series of values")
         return x.to_numpy()
     if isinstance(impute, str) and impute not in IMPUTE_CHOICES:
         raise ValueError(f"unknown impute {impute!r}; allowed: {list(IMPUTE_CHOICES)} or a pandas Series")
     if isinstance(impute, str) and impute == "mean":
         if len(absent):
-            raise ValueError(f"impute='mean' fills missing values only, but betas lack {len(absent)} {clock} CpGs "
-                             f"(e.g. {list(absent[:5])}); use impute='reference' or a Series")
+            raise ClockCpGError(f"impute='mean' fills missing values only, but betas lack {len(absent)} {clock} "
+                                f"CpGs (e.g. {list(absent[:5])}); use impute='reference' or a Series")
         return x.fillna(x.mean(axis=0)).to_numpy()
     ref = _reference_values() if isinstance(impute, str) else impute.astype(np.float64)
     fill = ref.reindex(cpgs)
     if fill.isna().any() and x.isna().any(axis=0)[fill.isna()].any():
-        raise ValueError(f"no reference value for {clock} CpG(s) {list(fill.index[fill.isna()][:5])}")
+        raise ClockCpGError(f"no reference value for {clock} CpG(s) {list(fill.index[fill.isna()][:5])}")
     return x.fillna(fill).to_numpy()
 
 
