@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from coterie.cli import app
 
 pytest.importorskip("tensorboard")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "configs" / "colearn-mnist1d-ci.yaml"
