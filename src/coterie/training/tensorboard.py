@@ -59,6 +59,9 @@ class TensorBoardLogger(Callback):
         self._writer: SummaryWriter | None = None
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict[str, Any], val_logits: Tensor | None) -> None:
+        sharding = getattr(trainer.ensemble, "sharding", None)
+        if sharding is not None and sharding.rank != 0:  # member-parallel training: rank 0 writes, as for metrics
+            return
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
