@@ -2,8 +2,10 @@
 
 Protocol (one run):
 
-1. **Data**: the simulator (:func:`coterie.data.methylation.simulate_methylation`) or a real file given by the
-   top-level ``data_file`` field (GEO series matrix, CSV / TSV / parquet; ``coterie run … --data-file PATH`` sets it).
+1. **Data**: the simulator (``data.simulate.version`` 1: :func:`coterie.data.methylation.simulate_methylation`, the
+   v1 study's cohort; 2: :func:`coterie.data.methylation.simulate_methylation_v2`) or a real file given by the
+   top-level ``data_file`` field (GEO series matrix, CSV / TSV / parquet; ``coterie run … --data-file PATH`` sets it),
+   CpGs in genomic order when ``data.annotation_file`` names the platform's GPL table.
    Samples without an age are removed and counted in the results (never silently).
 2. **Splits**: age-stratified train / validation / test, seeded by ``seed``.
 3. **Preprocessing** fitted on train only: CpG missing-value filter and median imputation, selection of the
@@ -15,8 +17,9 @@ Protocol (one run):
 5. **Final training**: the pair from the chosen chromosome, ``repeats`` times with different initialisations; the
    single larger CNN (≥ ``baselines.single_cnn_param_ratio`` × the pair's parameters, learning rate chosen on
    validation from ``baselines.single_cnn_lr_multipliers`` × the pair's); optional ablation pairs with other
-   knowledge-transfer modes (``ablations``); SVR, gradient boosting and elastic net (hyper-parameters chosen on
-   validation).
+   knowledge-transfer modes (``ablations``); SVR, gradient boosting and elastic net (a 3 × 3 hyper-parameter grid
+   each, chosen on validation); the published Horvath and Hannum clocks (``baselines.clocks``) wherever the data
+   carry their Illumina CpG IDs.
 6. **Test** figures (MAE, RMSE, R², median AE, years) for every model, computed once at the end, with parameter
    counts, forward FLOPs per sample, estimated training FLOPs (2 pair forwards per sample-step for the pair,
    3 forwards for the single CNN, × samples × epochs run) and measured training time; ``claims`` compares them
@@ -51,14 +54,9 @@ from coterie.cooperative.chromosome import Chromosome, SearchSpace, default_chro
 from coterie.cooperative.codeepnet import TRANSFER_MODES, CoDeepNet
 from coterie.cooperative.genetic import FitnessTask, GAConfig, GeneticSearch, ProcessPoolEvaluator, RayEvaluator
 from coterie.cooperative.training import TargetScaler, TrainConfig, fit_pair, fit_single, forward_flops, predict
-from coterie.data.methylation import (
-    MethylationData,
-    MethylationPreprocessor,
-    load_methylation,
-    simulate_methylation,
-    split_samples,
-)
+from coterie.data.methylation import CohortParams, MethylationPreprocessor, split_samples
 from coterie.experiments.artifacts import codeepnet as artifacts
+from coterie.experiments.codeepnet_data import clock_models, load_cohort
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.experiments.rundir import RunDir, atomic_write_bytes
 from coterie.utils.device import resolve_device
@@ -86,12 +84,33 @@ class SimulationConfig(_Strict):
     n_batches: int = Field(default=1, ge=1)
     batch_sd: float = Field(default=0.2, ge=0.0)
     missing_rate: float = Field(default=0.0, ge=0.0, lt=1.0)
+    version: Literal[1, 2] = 1
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _version(self) -> SimulationConfig:
+        """v1 takes the fields above; v2 takes ``n_samples``/``n_cpgs``/``n_age_cpgs`` and ``params`` (any
+        :class:`~coterie.data.methylation.CohortParams` field)."""
+        v1_only = sorted(self.model_fields_set - {"n_samples", "n_cpgs", "n_age_cpgs", "version", "params"})
+        if self.version == 1 and self.params:
+            raise ValueError("simulate.params is for version 2; version 1 takes its fields directly")
+        if self.version == 2:
+            if v1_only:
+                raise ValueError(f"simulate fields {v1_only} are v1-only; for version 2 put CohortParams fields in "
+                                 f"simulate.params (allowed: {list(CohortParams.__dataclass_fields__)})")
+            bad = sorted(set(self.params) - set(CohortParams.__dataclass_fields__))
+            if bad:
+                raise ValueError(f"unknown simulate.params {bad}; allowed: {list(CohortParams.__dataclass_fields__)}")
+        return self
 
 
 class MethylationDataConfig(_Strict):
-    """Splits and train-only preprocessing."""
+    """Splits and train-only preprocessing; ``annotation_file`` (a GPL platform table) gives real CpGs their genomic
+    positions and, by default (``cpg_order: genomic``), their order."""
 
     age_column: str = "age"
+    annotation_file: str | None = None
+    cpg_order: Literal["genomic", "original"] | None = None
     simulate: SimulationConfig = Field(default_factory=SimulationConfig)
     val_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     test_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
@@ -182,6 +201,8 @@ class BaselinesConfig(_Strict):
     single_cnn_param_ratio: float = Field(default=1.5, gt=0.0)
     single_cnn_lr_multipliers: list[float] = Field(default_factory=lambda: [1.0])
     gbr_estimators: int = Field(default=200, ge=1)
+    clocks: list[Literal["horvath2013", "hannum2013"]] = Field(default_factory=lambda: ["horvath2013", "hannum2013"])
+    clock_impute: Literal["none", "mean", "reference"] = "none"
 
     @field_validator("sklearn")
     @classmethod
@@ -218,20 +239,6 @@ class CoDeepNetConfig(ExperimentConfig):
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _load(cfg: CoDeepNetConfig) -> tuple[MethylationData, list[str]]:
-    if cfg.data_file:
-        data = load_methylation(cfg.data_file, age_column=cfg.data.age_column)
-    else:
-        s = cfg.data.simulate
-        data = simulate_methylation(
-            s.n_samples, s.n_cpgs, s.n_age_cpgs, seed=cfg.seed, cluster_size=s.cluster_size,
-            slope_range=s.slope_range, neighbor_corr=s.neighbor_corr, noise_sd=s.noise_sd,
-            heteroscedasticity=s.heteroscedasticity, n_batches=s.n_batches, batch_sd=s.batch_sd,
-            missing_rate=s.missing_rate,
-        )
-    return data.drop_missing_ages()
-
-
 def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean of each metric over repeats, plus the spread of MAE."""
     keys = ["mae", "rmse", "r2", "median_ae", "val_mae", "train_seconds"]
@@ -255,7 +262,7 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
     t_start = time.perf_counter()
 
     # 1-3: data, splits, train-only preprocessing
-    data, dropped = _load(cfg)
+    data, dropped = load_cohort(cfg)
     tr, va, te = split_samples(data.ages.to_numpy(), cfg.data.val_fraction, cfg.data.test_fraction, seed=cfg.seed)
     pre = MethylationPreprocessor(
         n_cpgs=cfg.data.n_selected, method=cfg.data.selection_method, target=cfg.data.selection_target,
@@ -424,6 +431,8 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
                             "train_seconds": b.train_seconds, "hyperparameters": b.params}
             test_preds[name] = b.test_pred
             bar.update(task_id, advance=1)
+        for b, entry in clock_models(cfg, data, va, te):
+            models[b.name], test_preds[b.name] = entry, b.test_pred
 
     # 6: figures and claims
     _figures(rundir, search_out, curves, test_preds, a_te)
@@ -437,7 +446,7 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
         claims["pair_fewer_forward_flops_than_single_cnn"] = pair["forward_flops"] < single["forward_flops"]
         claims["pair_less_training_time_than_single_cnn"] = pair["train_seconds"] < single["train_seconds"]
         claims["pair_fewer_training_flops_than_single_cnn"] = pair["train_gflops"] < single["train_gflops"]
-    for name in ("svr", "gbr", "elastic_net"):
+    for name in ("svr", "gbr", "elastic_net", "horvath2013", "hannum2013"):
         if name in models:
             claims[f"pair_beats_{name}_mae"] = pair["mae"] < models[name]["mae"]
     claims["pair_mae_below_4_years"] = pair["mae"] < 4.0
