@@ -52,7 +52,11 @@ def _fresh_env(tmp: Path, wheel: Path) -> Path:
                     "--disable-pip-version-check", "-q", str(wheel)], check=True, env=_clean_env(), timeout=300)
     purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
-    Path(purelib, "_reuse_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # this environment's package folders (its own, and the system's under --system-site-packages), never the
+    # checkout's src/ that its editable install adds to sys.path
+    here = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    here += [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    Path(purelib, "_reuse_deps.pth").write_text("\n".join(dict.fromkeys(here)) + "\n")
     return venv
 
 
