@@ -1,6 +1,6 @@
 """Combine the main study (repeat 0) with the seeds run (repeats 1, 2) into black-box mean ± std over three seeds.
 
-Usage: ``python docs/results/robustness/aggregate.py MAIN/results.json SEEDS/results.json OUT.json``. Prints the
+Usage: ``python docs/results/robustness/v1/aggregate.py MAIN/results.json SEEDS/results.json OUT.json``. Prints the
 black-box Table 1 rows (ε = 0.07 and ε = 0.03) as Markdown and writes the combined numbers to OUT.json.
 """
 
