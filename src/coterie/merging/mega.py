@@ -150,17 +150,7 @@ def mega(
         TypeError: held-out data passed as fitness or BatchNorm data.
         ValueError: invalid hyper-parameters or not exactly two models.
     """
-    if len(models) != 2:
-        raise ValueError(
-            f"MeGA merges two models, got {len(models)}; use coterie.merging.hierarchical for more (seed 003 §4.3)"
-        )
-    if genome not in GENOMES:
-        raise ValueError(f"unknown genome {genome!r}; choose from {GENOMES}")
-    if population < 2 or generations < 1 or parents < 2 or tournament < 1:
-        raise ValueError("need population >= 2, generations >= 1, parents >= 2, tournament >= 1")
-    if not 0.0 <= p_mut <= 1.0 or sigma < 0:
-        raise ValueError(f"need 0 <= p_mut <= 1 and sigma >= 0, got p_mut={p_mut}, sigma={sigma}")
-    check_compatible(models)
+    _check_arguments(models, genome, population, generations, parents, tournament, p_mut, sigma)
     t0 = time.perf_counter()
     device = next(models[0].parameters()).device
     layout = StateLayout(models[0])
@@ -207,41 +197,109 @@ def mega(
             bar.update(task, advance=1, description=f"MeGA ({genome}) best {best_fit:.4f}")
             if g == generations:
                 break
-            # Selection: K tournaments of t individuals each.
-            cand = torch.stack(
-                [torch.randperm(population, generator=gen, device=device)[:t_size] for _ in range(parents)]
+            children, child_alpha = _breed(
+                pop, alpha, fitness, genome, layout, gen, parents, t_size, n_children, p_mut, sigma, mutable,
+                tensor_index,
             )
-            winners = cand.gather(1, fitness[cand].argmax(1, keepdim=True)).squeeze(1)  # (K,)
-            # Crossover: each child blends two distinct selected parents with β ~ U(0, 1).
-            first = torch.randint(parents, (n_children,), generator=gen, device=device)
-            second = (first + torch.randint(1, parents, (n_children,), generator=gen, device=device)) % parents
-            ia, ib = winners[first], winners[second]
-            beta = _coefficients(genome, n_children, layout, gen, device)
-            children = pop[ib] + _expand(beta, genome, tensor_index) * (pop[ia] - pop[ib])
-            child_alpha = alpha[ib] + beta * (alpha[ia] - alpha[ib]) if genome != "element" else beta
-            # Mutation: each parameter element with probability p_mut gets N(0, σ²).
-            if p_mut > 0 and sigma > 0:
-                hit = (torch.rand(children.shape, generator=gen, device=device) < p_mut) & mutable
-                noise = torch.randn(children.shape, generator=gen, device=device) * sigma
-                children = children + hit * noise
-            # Population update with elitism.
-            if elitism:
-                pop = torch.cat([pop[i_best : i_best + 1], children])
-                alpha = torch.cat([alpha[i_best : i_best + 1], child_alpha])
-                unscored = torch.full((n_children,), float("nan"), device=device)
-                fitness = torch.cat([fitness[i_best : i_best + 1], unscored])
-                fresh = torch.arange(1, population, device=device)
-            else:
-                pop, alpha = children, child_alpha
-                fitness = torch.full((population,), float("nan"), device=device)
-                fresh = torch.arange(population, device=device)
+            pop, alpha, fitness, fresh = _next_population(pop, alpha, fitness, children, child_alpha, i_best, elitism)
 
     history.best_fitness = best_fit
-    if genome == "scalar":
-        history.alpha = float(best_alpha[0])
-    elif genome == "layer":
-        history.alpha = {e.key: float(a) for e, a in zip(layout.entries, best_alpha)}
+    history.alpha = _alpha_record(genome, layout, best_alpha)
     history.seconds = time.perf_counter() - t0
     merged = layout.build(best_vec).to(device)
     merged.train(models[0].training)
     return merged, history
+
+
+def _check_arguments(
+    models: Sequence[nn.Module],
+    genome: str,
+    population: int,
+    generations: int,
+    parents: int,
+    tournament: int,
+    p_mut: float,
+    sigma: float,
+) -> None:
+    """Refuse invalid MeGA arguments with a one-line message (and parents of different architectures)."""
+    if len(models) != 2:
+        raise ValueError(
+            f"MeGA merges two models, got {len(models)}; use coterie.merging.hierarchical for more (seed 003 §4.3)"
+        )
+    if genome not in GENOMES:
+        raise ValueError(f"unknown genome {genome!r}; choose from {GENOMES}")
+    if population < 2 or generations < 1 or parents < 2 or tournament < 1:
+        raise ValueError("need population >= 2, generations >= 1, parents >= 2, tournament >= 1")
+    if not 0.0 <= p_mut <= 1.0 or sigma < 0:
+        raise ValueError(f"need 0 <= p_mut <= 1 and sigma >= 0, got p_mut={p_mut}, sigma={sigma}")
+    check_compatible(models)
+
+
+def _breed(
+    pop: Tensor,
+    alpha: Tensor,
+    fitness: Tensor,
+    genome: str,
+    layout: StateLayout,
+    gen: torch.Generator,
+    parents: int,
+    t_size: int,
+    n_children: int,
+    p_mut: float,
+    sigma: float,
+    mutable: Tensor,
+    tensor_index: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """Selection, crossover and mutation: ``n_children`` children (n, D) and their coefficients (n, 1|T|D).
+
+    Selection: K = ``parents`` tournaments of ``t_size`` individuals of the scored population ``pop`` (P, D).
+    Crossover: each child blends two distinct winners with β ~ U(0, 1). Mutation: each parameter element with
+    probability ``p_mut`` gets N(0, σ²) (``mutable``: (D,) parameter mask; ``tensor_index``: (D,), see
+    :meth:`StateLayout.tensor_index`). Draws from ``gen`` in that order.
+    """
+    device = pop.device
+    population = pop.shape[0]
+    cand = torch.stack([torch.randperm(population, generator=gen, device=device)[:t_size] for _ in range(parents)])
+    winners = cand.gather(1, fitness[cand].argmax(1, keepdim=True)).squeeze(1)  # (K,)
+    first = torch.randint(parents, (n_children,), generator=gen, device=device)
+    second = (first + torch.randint(1, parents, (n_children,), generator=gen, device=device)) % parents
+    ia, ib = winners[first], winners[second]
+    beta = _coefficients(genome, n_children, layout, gen, device)
+    children = pop[ib] + _expand(beta, genome, tensor_index) * (pop[ia] - pop[ib])
+    child_alpha = alpha[ib] + beta * (alpha[ia] - alpha[ib]) if genome != "element" else beta
+    if p_mut > 0 and sigma > 0:
+        hit = (torch.rand(children.shape, generator=gen, device=device) < p_mut) & mutable
+        noise = torch.randn(children.shape, generator=gen, device=device) * sigma
+        children = children + hit * noise
+    return children, child_alpha
+
+
+def _next_population(
+    pop: Tensor, alpha: Tensor, fitness: Tensor, children: Tensor, child_alpha: Tensor, i_best: int, elitism: bool
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The next ``(pop, alpha, fitness, fresh)``: the children, after the elite (index 0) when ``elitism``.
+
+    ``fitness`` is NaN for the unscored children; ``fresh`` indexes them.
+    """
+    device = pop.device
+    population = pop.shape[0]
+    if elitism:
+        n_children = children.shape[0]
+        unscored = torch.full((n_children,), float("nan"), device=device)
+        return (
+            torch.cat([pop[i_best : i_best + 1], children]),
+            torch.cat([alpha[i_best : i_best + 1], child_alpha]),
+            torch.cat([fitness[i_best : i_best + 1], unscored]),
+            torch.arange(1, population, device=device),
+        )
+    fresh = torch.arange(population, device=device)
+    return children, child_alpha, torch.full((population,), float("nan"), device=device), fresh
+
+
+def _alpha_record(genome: str, layout: StateLayout, best_alpha: Tensor) -> float | dict[str, float] | None:
+    """The returned individual's coefficients for :class:`MegaHistory`: a float (scalar), per tensor (layer), None."""
+    if genome == "scalar":
+        return float(best_alpha[0])
+    if genome == "layer":
+        return {e.key: float(a) for e, a in zip(layout.entries, best_alpha)}
+    return None
