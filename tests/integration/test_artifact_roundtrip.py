@@ -26,10 +26,10 @@ from coterie.config import validate_config
 from coterie.experiments import registry
 from coterie.experiments.artifacts import store
 from coterie.experiments.build import build_splits
-from coterie.experiments.rundir import RunDir
 from coterie.experiments.runner import run_config
 from coterie.metrics import ensemble_summary
 from coterie.objectives.colearning import CoLearning
+from coterie.utils.rundir import RunDir
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

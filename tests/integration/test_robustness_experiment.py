@@ -10,7 +10,7 @@ import yaml
 
 from coterie.config import ConfigError, load_config
 from coterie.experiments import registry
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

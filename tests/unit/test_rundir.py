@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from coterie.experiments.rundir import atomic_write_bytes, atomic_write_text
+from coterie.utils.io import atomic_write_bytes, atomic_write_text
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])

@@ -23,8 +23,8 @@ from torch import Tensor
 
 from coterie.analysis.activity import layer_activity
 from coterie.analysis.functional import js_matrix_with_ensemble, member_kl_to_target
-from coterie.experiments.rundir import atomic_write_bytes
 from coterie.training.callbacks import Callback
+from coterie.utils.io import atomic_write_bytes
 
 if TYPE_CHECKING:
     from coterie.training.trainer import Trainer

@@ -21,7 +21,7 @@ from coterie.attacks.mim import DEFAULT_DECAY
 from coterie.attacks.pgd import DEFAULT_RESTARTS
 from coterie.experiments.evaluate_run import SPLITS, load_run_ensemble, rebuild_splits
 from coterie.experiments.loading import RunArgumentError, check_which, read_run_config
-from coterie.experiments.rundir import atomic_write_text, to_jsonable
+from coterie.utils.io import atomic_write_text, to_jsonable
 
 RULES: tuple[str, ...] = ("vote", "mean")
 

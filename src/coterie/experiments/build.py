@@ -13,10 +13,10 @@ from coterie.data import Splits, load_splits
 from coterie.data.augment import BatchAugment, build_augment
 from coterie.ensemble import Ensemble
 from coterie.experiments.registry import ExperimentConfig
-from coterie.experiments.rundir import RunDir
 from coterie.objectives.base import Objective
 from coterie.training import Trainer
 from coterie.training.callbacks import Callback
+from coterie.utils.rundir import RunDir
 
 
 def build_splits(cfg: DataConfig, seed: int) -> Splits:

@@ -17,9 +17,10 @@ import torch
 from coterie.data import Splits, TensorData
 from coterie.ensemble import Ensemble
 from coterie.experiments.loading import RunArgumentError, RunLoadError, load_run, read_run_config
-from coterie.experiments.rundir import RunDir, atomic_write_text, to_jsonable
 from coterie.metrics import ensemble_summary
 from coterie.training.trainer import predict_logits
+from coterie.utils.io import atomic_write_text, to_jsonable
+from coterie.utils.rundir import RunDir
 
 SPLITS: tuple[str, ...] = ("test", "val")
 

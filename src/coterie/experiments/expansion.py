@@ -44,10 +44,10 @@ from coterie.ensemble import Ensemble
 from coterie.experiments.artifacts import expansion as artifacts
 from coterie.experiments.build import build_data_augment, build_splits, infer_model_kwargs, log_callbacks
 from coterie.experiments.registry import ExperimentConfig, register
-from coterie.experiments.rundir import RunDir
 from coterie.metrics import ensemble_summary
 from coterie.objectives import CoLearning
 from coterie.training import Trainer
+from coterie.utils.rundir import RunDir
 from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from coterie.experiments.rundir import atomic_write_text
 from coterie.utils.errors import InputError
+from coterie.utils.io import atomic_write_text
 
 FINGERPRINT_FILE = "fingerprint.json"
 FINGERPRINT_VERSION = 1

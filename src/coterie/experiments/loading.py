@@ -20,9 +20,9 @@ import yaml
 
 from coterie.ensemble import Ensemble
 from coterie.experiments.registry import ExperimentConfig
-from coterie.experiments.rundir import RunDir
 from coterie.training.best_weights import BEST, FINAL, WeightsFileError, load_weights
 from coterie.utils.device import resolve_device
+from coterie.utils.rundir import RunDir
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 if TYPE_CHECKING:
     import torch

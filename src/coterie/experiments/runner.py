@@ -9,7 +9,7 @@ from typing import Any
 
 from coterie.experiments import fingerprint, registry
 from coterie.experiments.registry import ExperimentConfig
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 log = logging.getLogger(__name__)
 

@@ -49,13 +49,14 @@ from coterie.experiments.build import (
     resolved_model_kwargs,
 )
 from coterie.experiments.registry import register
-from coterie.experiments.rundir import RunDir, atomic_write_bytes
 from coterie.metrics import ensemble_summary
 from coterie.report.curves import learning_curves
 from coterie.training import checkpoint as ckpt
 from coterie.training.best_weights import BEST, FINAL, BestWeights
 from coterie.training.callbacks import Callback
 from coterie.training.trainer import NonFiniteLossError
+from coterie.utils.io import atomic_write_bytes
+from coterie.utils.rundir import RunDir
 from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from coterie.experiments.build import (
     resolved_model_kwargs,
 )
 from coterie.experiments.registry import register
-from coterie.experiments.rundir import RunDir
 from coterie.metrics import ensemble_summary
 from coterie.report.curves import learning_curves
 from coterie.training.best_weights import BEST, FINAL, BestWeights
+from coterie.utils.rundir import RunDir
 from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)

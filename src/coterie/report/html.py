@@ -21,8 +21,8 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
-from coterie.experiments.rundir import atomic_write_text
 from coterie.utils.figures import release
+from coterie.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from coterie.experiments.rundir import RunDir
 from coterie.neurons import plots
 from coterie.utils.figures import subplots
+from coterie.utils.rundir import RunDir
 
 
 def meta_curve(history: Sequence[Mapping[str, float]], title: str = "") -> Figure:

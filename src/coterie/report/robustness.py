@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from coterie.experiments.rundir import RunDir
 from coterie.utils.figures import subplots
+from coterie.utils.rundir import RunDir
 
 
 def plot_curves(res: dict[str, Any], mode: str, labels: list[str], title: str) -> Figure:

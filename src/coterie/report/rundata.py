@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from coterie.analysis.trajectory import load_trajectory
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 
 @dataclass

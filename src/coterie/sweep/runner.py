@@ -29,10 +29,10 @@ from typing import Any, Literal
 import yaml
 
 from coterie.experiments.fingerprint import RunDirError, RunDirMismatch
-from coterie.experiments.rundir import atomic_write_text
 from coterie.sweep.backends import StartMethod, run_local, run_ray
 from coterie.sweep.grid import RunSpec, SweepSpec
 from coterie.sweep.store import DB_NAME, ResultStore, owner_tag
+from coterie.utils.io import atomic_write_text
 from coterie.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 from torch import Tensor, nn
 
-from coterie.experiments.rundir import atomic_write_bytes
 from coterie.training.callbacks import Callback
+from coterie.utils.io import atomic_write_bytes
 
 if TYPE_CHECKING:
     from coterie.training.trainer import Trainer

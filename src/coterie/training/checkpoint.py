@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from coterie.experiments.rundir import atomic_write_text, to_jsonable
+from coterie.utils.io import atomic_write_text, to_jsonable
 
 INDEX = "last.json"
 

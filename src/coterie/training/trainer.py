@@ -28,7 +28,6 @@ from torch import Tensor, nn
 from coterie.data.dataset import TensorData
 from coterie.ensemble.ensemble import Ensemble
 from coterie.ensemble.packing import unpack_members
-from coterie.experiments.rundir import RunDir
 from coterie.metrics.summary import ensemble_summary
 from coterie.objectives.base import Objective
 from coterie.training import checkpoint as ckpt
@@ -43,6 +42,7 @@ from coterie.training.predict import predict_logits, predict_source
 from coterie.training.schedules import ScheduleName, build_scheduler, check_milestones
 from coterie.utils.device import resolve_device
 from coterie.utils.progress import progress_bar
+from coterie.utils.rundir import RunDir
 
 log = logging.getLogger(__name__)
 

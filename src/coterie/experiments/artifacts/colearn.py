@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from coterie.experiments.rundir import RunDir
 from coterie.training.best_weights import BEST, FINAL, save_weights
+from coterie.utils.rundir import RunDir
 
 
 def save_diverged(rundir: RunDir, ensemble: nn.Module, evaluated_epoch: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from coterie.experiments.artifacts import store
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 PREFIX = "ensemble-"
 

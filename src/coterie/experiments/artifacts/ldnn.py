@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from coterie.experiments.artifacts import store
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 
 def build_network(task: str, kind: str, hidden: Sequence[int], activation: Any, dims: dict[str, Any]) -> nn.Module:

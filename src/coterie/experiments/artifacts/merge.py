@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from coterie.experiments.artifacts import store
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 PARENTS = "merge-parents.safetensors"
 STAGES = ("pair", "hierarchy")

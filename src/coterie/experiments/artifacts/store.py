@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from coterie.experiments.rundir import atomic_write_bytes, to_jsonable
+from coterie.utils.io import atomic_write_bytes, to_jsonable
 
 META_KEY = "coterie"
 FINAL_OR_BEST = ("final", "best")

@@ -17,10 +17,10 @@ from coterie.experiments.ldnn.rollouts import rollout_energies
 from coterie.experiments.ldnn.stats import compare, summary
 from coterie.experiments.ldnn.task import LdnnTask
 from coterie.experiments.registry import register
-from coterie.experiments.rundir import RunDir
 from coterie.neurons import InterpolatedActivation, LearnedSpec, export_activation, learned_activations, meta_learn
 from coterie.report import ldnn as figures
 from coterie.utils import progress_bar, resolve_device, seed_everything
+from coterie.utils.rundir import RunDir
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from coterie.experiments.robustness.train import (
     train_ensemble,
     validate_objectives,
 )
-from coterie.experiments.rundir import RunDir
 from coterie.objectives.independent import Independent
 from coterie.report.robustness import save_figures
 from coterie.utils.device import resolve_device
+from coterie.utils.rundir import RunDir
 from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
