@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from coterie.experiments.artifacts import store
-from coterie.experiments.rundir import RunDir
+from coterie.utils.rundir import RunDir
 
 PAIR = "pair"
 SINGLE = "single_cnn"
