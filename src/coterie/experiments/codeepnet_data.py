@@ -1,7 +1,7 @@
 """Data side of ``experiment: codeepnet``: the cohort (simulated v1 / v2 or a real file with an optional platform
 annotation) and the published-clock baselines on the raw betas.
 
-Kept apart from :mod:`coterie.experiments.codeepnet` so that the recipe's run function stays short.
+Kept apart from the :mod:`coterie.experiments.codeepnet` package so that the recipe's run function stays short.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from coterie.cooperative.baselines import BaselineResult, clock_baseline
 from coterie.data.methylation import MethylationData, load_methylation, simulate_methylation, simulate_methylation_v2
 
 if TYPE_CHECKING:
-    from coterie.experiments.codeepnet import CoDeepNetConfig
+    from coterie.experiments.codeepnet.config import CoDeepNetConfig
 
 log = logging.getLogger(__name__)
 

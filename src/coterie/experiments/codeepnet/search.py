@@ -1,0 +1,71 @@
+"""Step 4 of ``experiment: codeepnet``: the genetic architecture search, fitness = validation MAE of a pair trained
+for ``search.fitness_epochs`` epochs; the hand-designed (or configured) chromosome is in the first population."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import torch
+
+from coterie.cooperative.chromosome import Chromosome, SearchSpace, default_chromosome
+from coterie.cooperative.genetic import FitnessTask, GAConfig, GeneticSearch, ProcessPoolEvaluator, RayEvaluator
+from coterie.experiments.codeepnet.config import CoDeepNetConfig
+from coterie.experiments.codeepnet.prepare import PreparedData, train_config
+from coterie.utils.rundir import RunDir
+
+
+def initial_chromosome(cfg: CoDeepNetConfig) -> Chromosome:
+    """``model.chromosome`` when given, else the hand-designed default."""
+    return Chromosome.from_dict(cfg.model.chromosome) if cfg.model.chromosome else default_chromosome()
+
+
+def _space(cfg: CoDeepNetConfig, length: int) -> SearchSpace:
+    sp = cfg.search.space
+    return SearchSpace(input_length=length, conv_depth=sp.conv_depth, channels=tuple(sp.channels),
+                       kernels=tuple(sp.kernels), fc_depth=sp.fc_depth, fc_widths=tuple(sp.fc_widths),
+                       transmission_rates=tuple(sp.transmission_rates), lr_range=sp.lr_range)
+
+
+def _evaluator(cfg: CoDeepNetConfig, task: FitnessTask) -> ProcessPoolEvaluator | RayEvaluator | None:
+    """Ray tasks (backend ray), a process pool (workers > 1) or ``None`` (in this process)."""
+    if cfg.search.backend == "ray":
+        return RayEvaluator(task, cfg.search.workers, cfg.search.address)
+    if cfg.search.workers > 1:
+        return ProcessPoolEvaluator(task, cfg.search.workers)
+    return None
+
+
+def search_architecture(
+    cfg: CoDeepNetConfig, prep: PreparedData, rundir: RunDir, device: torch.device
+) -> tuple[Chromosome, dict[str, Any]]:
+    """The chromosome to train and the ``search`` section of results.json; each generation is logged to
+    metrics.jsonl (``phase: search``). With the search off: the initial chromosome and ``{"enabled": False}``."""
+    initial = initial_chromosome(cfg)
+    if not cfg.search.enabled:
+        return initial, {"enabled": False}
+    space = _space(cfg, prep.length)
+    fit_budget = dataclasses.replace(train_config(cfg), epochs=cfg.search.fitness_epochs,
+                                     patience=cfg.search.fitness_patience)
+    parallel = cfg.search.workers > 1 or cfg.search.backend == "ray"
+    task = FitnessTask(prep.x_tr, prep.y_tr, prep.x_va, prep.a_va, prep.scaler, prep.mean, prep.std, fit_budget,
+                       cfg.model.transfer, cfg.model.prediction, cfg.model.dropout, seed=cfg.seed,
+                       torch_threads=1 if parallel else torch.get_num_threads(), device=str(device))
+    s = cfg.search
+    ga_cfg = GAConfig(s.population_size, s.generations, s.tournament_size, s.crossover_rate, s.mutation_rate,
+                      s.elitism, cfg.seed)
+    t0 = time.perf_counter()
+    evaluator = _evaluator(cfg, task)
+    try:
+        ga = GeneticSearch(space, task, ga_cfg, evaluator=evaluator, initial=[initial],
+                           on_generation=lambda rec: rundir.log_metrics({"phase": "search", **rec.to_dict()}))
+        result = ga.run()
+    finally:
+        if evaluator is not None:
+            evaluator.close()
+    return result.best, {
+        "enabled": True, "best_val_mae": result.best_fitness, "evaluations": result.evaluations,
+        "seconds": time.perf_counter() - t0, "initial_val_mae": result.cache.get(space.repair(initial).key()),
+        "history": [r.to_dict() for r in result.history], "workers": s.workers, "backend": s.backend,
+    }
