@@ -138,3 +138,21 @@ def test_structure_key_tracks_registrations_and_keeps_nothing_alive() -> None:
     del members
     gc.collect()
     assert ref() is None  # the memo holds identities and shapes, not the tensors
+
+
+def test_plan_cache_starts_empty_in_copies_and_pickles(tmp_path) -> None:
+    """An ensemble's plan cache holds its own members; a deepcopy or a torch.save/load copy starts afresh and runs
+    its own (different) member objects."""
+    import copy
+
+    ens = Ensemble.from_factory("mlp", 3, seed=0, in_features=6, num_classes=3, hidden=(5,))
+    x = torch.randn(4, 6)
+    ref = ens(x).detach()
+    twin = copy.deepcopy(ens)
+    torch.save(ens, tmp_path / "ens.pt")
+    loaded = torch.load(tmp_path / "ens.pt", weights_only=False)
+    for other in (twin, loaded):
+        torch.testing.assert_close(other(x).detach(), ref)
+        other.members[2].act1 = torch.nn.Tanh()  # the copy's own tree changes; the original's does not
+        torch.testing.assert_close(other(x).detach(), torch.stack([m(x) for m in other.members]).detach())
+    torch.testing.assert_close(ens(x).detach(), ref)

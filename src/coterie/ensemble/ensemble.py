@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from coterie import models
 from coterie.ensemble import executors
-from coterie.ensemble.combine import Rule, combine
+from coterie.metrics.combine import Rule, combine
 
 
 class Ensemble(nn.Module):
@@ -54,6 +54,7 @@ class Ensemble(nn.Module):
         self.sharding: Any = None
         self._probed: str | None = None
         self._compiled: dict[str, Any] = {}
+        self._plans = executors.PlanCache()  # the structural answers for the current member trees
 
     @classmethod
     def from_factory(
@@ -113,7 +114,7 @@ class Ensemble(nn.Module):
 
     def run_members(self, members: Sequence[nn.Module], x: Tensor) -> Tensor:
         """Outputs (n, B, C) of ``members`` (all or a shard of this ensemble's) under the resolved executor."""
-        plan = executors.plan(members, x.device)  # every structural answer from one memoised lookup
+        plan = self._plans.get(members, x.device)  # every structural answer, re-derived only when a tree changed
         if self.executor != "auto":
             name = self.executor
         elif len(members) == len(self.members):

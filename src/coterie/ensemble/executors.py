@@ -22,6 +22,7 @@ back to each member's parameters and the members stay the single source of truth
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -237,6 +238,64 @@ def plan(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> Pl
     runnable = frozenset(n for n in ("loop", "fused", "vmap") if supported(members, n))
     fused = fused_implementation(members) if "fused" in runnable else None
     return Plan(choose(members, device), in_doubt(members, device), runnable, fused)
+
+
+def _tree(members: Sequence[nn.Module]) -> tuple[list[Any], list[tuple[str, ...]]]:
+    """The members' submodules, parameters and buffers (the objects themselves), and their names, in a fixed order."""
+    objects: list[Any] = []
+    names: list[tuple[str, ...]] = []
+    add, extend, name = objects.append, objects.extend, names.append
+    stack = list(members)
+    while stack:
+        sub = stack.pop()
+        add(sub)
+        if sub is None:
+            continue
+        children, params, buffers = sub._modules, sub._parameters, sub._buffers
+        if children:
+            name(tuple(children))
+            stack.extend(children.values())
+        if params:
+            name(tuple(params))
+            extend(params.values())
+        if buffers:
+            name(tuple(buffers))
+            extend(buffers.values())
+    return objects, names
+
+
+class PlanCache:
+    """One ensemble's last :class:`Plan` and the objects of the member trees it was made for.
+
+    The hot path of every forward: it walks the trees and compares each object by identity (and each name list by
+    equality) with the last walk — about half the cost of :func:`structure_key`, with no hashing; only a changed
+    tree asks :func:`plan`. The objects held are the ensemble's own (a replaced layer is released at the next
+    forward), so the identity comparison is exact: no id can be reused while its object is held here.
+    """
+
+    def __init__(self) -> None:
+        self._objects: list[Any] = []
+        self._names: list[tuple[str, ...]] = []
+        self._device: torch.device | None = None
+        self._plan: Plan | None = None
+
+    def get(self, members: Sequence[nn.Module], device: torch.device) -> Plan:
+        objects, names = _tree(members)
+        last = self._objects
+        if (
+            self._plan is not None
+            and device == self._device
+            and len(objects) == len(last)
+            and all(map(operator.is_, objects, last))
+            and names == self._names
+        ):
+            return self._plan
+        self._objects, self._names, self._device = objects, names, device
+        self._plan = plan(members, device)
+        return self._plan
+
+    def __reduce__(self) -> tuple[type[PlanCache], tuple[()]]:
+        return (PlanCache, ())  # a copy (deepcopy, pickle) starts empty: its members are other objects
 
 
 def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: bool | None = None) -> Tensor:
