@@ -22,6 +22,8 @@ class MethodConfig(Strict):
     merged over ``model.kwargs`` for this method's members. GAL's official run uses both: Gaussian noise
     (``augment: {gaussian_noise_std: 0.045, gaussian_noise_prob: 0.5}`` on top of the others' augmentation) and
     leaky-ReLU members (``model_kwargs: {activation: leaky_relu}``) — see :mod:`coterie.objectives.gal`.
+    ``pretrain_epochs`` P spends the first P of the method's epochs on independent cross-entropy and the rest on its
+    objective (the official DVERGE code starts from pre-trained members), so its budget equals the others'.
     """
 
     label: str
@@ -30,6 +32,9 @@ class MethodConfig(Strict):
     init_from: str | None = None
     augment: dict[str, Any] | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    pretrain_epochs: int | None = Field(
+        default=None, ge=1, description="the first epochs of this method's budget: plain cross-entropy (DVERGE)"
+    )
 
     @field_validator("augment")
     @classmethod
@@ -61,7 +66,8 @@ class AttackConfig(Strict):
     ``extra_mim_decays`` adds one more MIM attack per value, reported as ``mim_mu<μ>`` (e.g. ``mim_mu1``).
     ``rule`` is the primary scoring rule (the ``table1``/``curves`` layout); every rule in ``rules`` is reported in
     the ``*_by_rule`` results and the ``records`` rows (defaults: seed 002's majority ``vote`` and ``mean``
-    probability).
+    probability). ``eval_split: val`` measures clean and attacked accuracy on the validation split instead of the
+    test split, for choosing coefficients without touching test data (:mod:`~.select`).
     """
 
     names: list[AttackName] = Field(default_factory=lambda: ["fgsm", "bim", "mim", "pgd"])
@@ -77,6 +83,7 @@ class AttackConfig(Strict):
     loss: Literal["ce", "cw"] = "ce"
     rule: RuleName = "vote"
     rules: list[RuleName] = Field(default_factory=lambda: ["vote", "mean"])
+    eval_split: Literal["test", "val"] = "test"
     n_eval: int = Field(default=1000, ge=1)
     batch_size: int = Field(default=500, ge=1)
 
@@ -148,6 +155,9 @@ class RobustnessConfig(ExperimentConfig):
         for i, m in enumerate(self.methods):
             if m.init_from is not None and m.init_from not in labels[:i]:
                 raise ValueError(f"method {m.label!r}: init_from {m.init_from!r} must name an earlier method")
+            if m.pretrain_epochs is not None and m.pretrain_epochs >= (m.epochs or self.epochs):
+                raise ValueError(f"method {m.label!r}: pretrain_epochs must be below its epochs, "
+                                 f"got {m.pretrain_epochs} of {m.epochs or self.epochs}")
         if self.parl_ablation and self.parl_label not in labels:
             raise ValueError(f"parl_ablation needs a method labelled {self.parl_label!r}")
         if any(k < 1 for k in self.parl_ablation):

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from coterie.data import Splits
+from coterie.data import Splits, TensorData
 from coterie.ensemble import Ensemble
 from coterie.experiments.artifacts import robustness as artifacts
 from coterie.experiments.build import build_objective, build_splits
@@ -33,13 +33,19 @@ from coterie.utils.seed import seed_everything
 log = logging.getLogger(__name__)
 
 
+def held_out(cfg: RobustnessConfig, splits: Splits) -> TensorData:
+    """The split that clean and attacked accuracy are measured on: test, or validation (``attack.eval_split``)."""
+    return splits.val if cfg.attack.eval_split == "val" else splits.test
+
+
 def eval_subset(cfg: RobustnessConfig, splits: Splits) -> tuple[torch.Tensor, torch.Tensor]:
-    """The fixed random test subset every attack uses, drawn once from the run seed (the same in every repeat)."""
+    """The fixed random subset of the held-out split every attack uses, drawn once from the run seed (the same in
+    every repeat)."""
     device = resolve_device(cfg.device)
     g = torch.Generator().manual_seed(cfg.seed)
-    n_test = len(splits.test)
-    idx = torch.randperm(n_test, generator=g)[: min(cfg.attack.n_eval, n_test)]
-    return splits.test.x[idx].to(device), splits.test.y[idx].to(device)
+    data = held_out(cfg, splits)
+    idx = torch.randperm(len(data), generator=g)[: min(cfg.attack.n_eval, len(data))]
+    return data.x[idx].to(device), data.y[idx].to(device)
 
 
 def train_targets(
@@ -59,10 +65,16 @@ def train_targets(
     for m in all_methods(cfg):
         log.info("repeat %d: training %s (%s %s)", repeat, m.label, m.objective.name, m.objective.params)
         init_state = copy.deepcopy(targets[m.init_from].state_dict()) if m.init_from else None
+        epochs, mdir, pre_hist = m.epochs or cfg.epochs, rdir / m.label.replace("/", "_"), []
+        if m.pretrain_epochs:
+            pre, pre_hist = train_ensemble(cfg, splits, Independent(), (seed * 1000, seed), m.pretrain_epochs,
+                                           mdir / "pretrain", method=m, init_state=init_state)
+            init_state, epochs = copy.deepcopy(pre.state_dict()), epochs - m.pretrain_epochs
         ens, hist = train_ensemble(
-            cfg, splits, build_objective(m.objective), (seed * 1000, seed), m.epochs or cfg.epochs,
-            rdir / m.label.replace("/", "_"), method=m, init_state=init_state,
+            cfg, splits, build_objective(m.objective), (seed * 1000, seed), epochs, mdir, method=m,
+            init_state=init_state,
         )
+        hist = pre_hist + hist
         targets[m.label] = ens
         train[m.label] = {
             "epochs": len(hist),
@@ -76,7 +88,8 @@ def run_repeat(cfg: RobustnessConfig, splits: Splits, rundir: RunDir, repeat: in
     """Train the surrogate and every target of one repeat and evaluate them; returns the per-repeat results.
 
     ``blackbox``/``whitebox`` hold attack → target → accuracy per ε under the primary rule, ``*_by_rule`` the same
-    per reported rule; ``clean`` the test-split accuracy of each target (every rule, and each member)."""
+    per reported rule; ``clean`` the held-out (test, or validation) accuracy of each target (every rule, and each
+    member)."""
     seed = cfg.seed + repeat
     rules = cfg.attack.reported_rules()
     targets, surrogate, train = train_targets(cfg, splits, rundir, repeat)
@@ -85,8 +98,9 @@ def run_repeat(cfg: RobustnessConfig, splits: Splits, rundir: RunDir, repeat: in
                           label_kwargs=kwargs)
     x_eval, y_eval = eval_subset(cfg, splits)
     out: dict[str, Any] = {"seed": seed, "train": train}
-    out["clean"] = {k: clean_accuracy(e, splits.test.x, splits.test.y, rules) for k, e in targets.items()}
-    out["clean"]["surrogate"] = clean_accuracy(surrogate, splits.test.x, splits.test.y, rules)
+    data = held_out(cfg, splits)
+    out["clean"] = {k: clean_accuracy(e, data.x, data.y, rules) for k, e in targets.items()}
+    out["clean"]["surrogate"] = clean_accuracy(surrogate, data.x, data.y, rules)
     out["clean_eval_subset"] = {k: clean_accuracy(e, x_eval, y_eval, rules)[rules[0]] for k, e in targets.items()}
     for mode, curves in attack_all(cfg, targets, surrogate, x_eval, y_eval, seed).items():
         out[mode] = curves[rules[0]]
