@@ -95,8 +95,20 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
         _config(page, d)
         return page, summary
     df = df[df["beta_bar"].notna()].copy()
+    opt = _headline(page, df)
+    _combination_rules(page, df)
+    small = _representative_runs(page, df, d, opt)
+    _structure(page, df, small)
 
-    # --- headline -----------------------------------------------------------------------------------------------
+    page.h2("All finished runs")
+    page.table(summary, "summary.csv")
+    _config(page, d)
+    return page, summary
+
+
+def _headline(page: Page, df: pd.DataFrame) -> pd.DataFrame:
+    """Optimal coupling per N with its Wilcoxon test and log-log fit, divergences, and accuracy against coupling
+    (Fig 2c, Fig 3). Returns the optimal-coupling table (with the test's columns when β̄ = 0 runs exist)."""
     page.h2("Optimal coupling per ensemble size (chosen on validation, reported on test)")
     opt = optimal_coupling(df)
     wt = wilcoxon_table(df) if (df["beta_bar"] == 0).any() else pd.DataFrame()
@@ -119,11 +131,14 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
         page.p(f"{ndiv} runs diverged (non-finite loss under strong negative coupling); they are evaluated at their "
                "last epoch whose weights and outputs were finite, and included as such.")
         page.table(by, "diverged runs per (N, β̄)")
+    _accuracy_vs_coupling(page, df, opt, fit, wt)
+    return opt
 
-    # --- Fig 2c, 3 ----------------------------------------------------------------------------------------------
+
+def _accuracy_vs_coupling(page: Page, df: pd.DataFrame, opt: pd.DataFrame, fit: Any, wt: pd.DataFrame) -> None:
+    """Fig 2c per N, Fig 3a-d, the accuracy table per (N, β̄) and the Wilcoxon tests."""
     page.h2("Accuracy vs coupling (Fig 2c, Fig 3)")
-    sizes = sorted(df["N"].unique())
-    for n in sizes:
+    for n in sorted(df["N"].unique()):
         page.try_figure(lambda n=n: funnels.members_and_ensemble_funnel(df, int(n)),
                         f"Fig 2c: two networks and the ensemble vs β̄, N = {n}; funnels: std over seeds", f"fig2c_N{n}")
     page.try_figure(lambda: funnels.ensemble_vs_coupling(df, x="beta"), "Fig 3a: ensemble accuracy vs β per N",
@@ -142,7 +157,9 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
         page.h3("Wilcoxon signed-rank tests against independent ensembles (test accuracy, paired by seed)")
         page.table(wt, "p_bonferroni = p × number of coupled β̄ per N")
 
-    # --- combination rules --------------------------------------------------------------------------------------
+
+def _combination_rules(page: Page, df: pd.DataFrame) -> None:
+    """Fig S3 and the ensemble test accuracy per combination rule."""
     page.h2("Combination rules (Fig S3)")
     page.try_figure(lambda: funnels.combination_rules(df), "Fig S3: mean, geometric mean and majority vote", "figS3")
     ct = combination_table(df)
@@ -150,7 +167,11 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
         page.table(ct.pivot_table(index=["N", "beta_bar"], columns="rule", values="mean").reset_index(),
                    "ensemble test accuracy per rule (seed mean)")
 
-    # --- representative runs ------------------------------------------------------------------------------------
+
+def _representative_runs(page: Page, df: pd.DataFrame, d: Path, opt: pd.DataFrame) -> list[RunData]:
+    """Learning dynamics (Fig 2a, 2b, 6a) of the smallest N, functional dissimilarity (Fig 4) of the largest, and
+    specialisation (Fig 5, S5), on the first seed's representative couplings. Returns the smallest N's runs."""
+    sizes = sorted(df["N"].unique())
     seed = int(sorted(df["seed"].unique())[0])
     n_small, n_large = int(min(sizes)), int(max(sizes))
     small = _load(df, d, n_small, representative_betas(df, n_small, opt), seed)
@@ -167,17 +188,7 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
                     "fig6a")
     page.h2(f"Functional dissimilarity, N = {n_large}, seed {seed} (Fig 4)")
     page.try_figure(lambda: ffig.js_matrices(large), "Fig 4a: d(n_i, n_j) at the end of training (test)", "fig4a")
-    mds_rows = []
-    for run in large:
-        def make(run: RunData = run):
-            fig, emb = ffig.mds_trajectory(run)
-            if emb is not None:
-                mds_rows.append({"beta_bar": run.beta_bar, "pearson_r": emb.pearson_r, "p": emb.pearson_p,
-                                 "stress": emb.stress})
-            return fig
-        page.try_figure(make, f"Fig 4b: MDS of networks (colours) and ensemble (black) along training, "
-                        f"β̄ = {run.beta_bar:+g}", f"fig4b_{run.beta_bar:+g}")
-    page.table(pd.DataFrame(mds_rows), "correlation between d and MDS embedding distances")
+    page.table(pd.DataFrame(_mds_figures(page, large)), "correlation between d and MDS embedding distances")
     page.h2("Specialisation and confidence (Fig 5, Fig S5)")
     page.try_figure(lambda: agreement.p1_p2_scatter(small), f"Fig 5a: p1 vs p2 of the true class, N = {n_small}",
                     "fig5a")
@@ -190,8 +201,32 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
     page.table(confidence_table(df), "seed means: member entropy (nats), fraction of samples with member entropy "
                                      "< 0.1, wall fraction, Fig 5c Spearman r, samples rescued by the ensemble, "
                                      "mean JS")
+    return small
 
-    # --- structure ----------------------------------------------------------------------------------------------
+
+def _mds_figures(page: Page, runs: list[RunData]) -> list[dict[str, float]]:
+    """Fig 4b per run, and per run with an embedding its correlation between d and the embedding's distances.
+
+    As :meth:`Page.try_figure`, a failed figure becomes a visible note."""
+    rows = []
+    for run in runs:
+        caption = f"Fig 4b: MDS of networks (colours) and ensemble (black) along training, β̄ = {run.beta_bar:+g}"
+        name = f"fig4b_{run.beta_bar:+g}"
+        try:
+            fig, emb = ffig.mds_trajectory(run)
+            if emb is not None:
+                rows.append({"beta_bar": run.beta_bar, "pearson_r": emb.pearson_r, "p": emb.pearson_p,
+                             "stress": emb.stress})
+            page.figure(fig, caption, name)
+        except Exception as e:
+            log.warning("figure %s skipped: %s", name, e)
+            page.p(f"(figure “{caption}” unavailable: {e})")
+    return rows
+
+
+def _structure(page: Page, df: pd.DataFrame, small: list[RunData]) -> None:
+    """Activity and weight statistics per layer of the smallest N (Fig 6b, 6c, Tables S3, S4)."""
+    n_small = int(min(df["N"].unique()))
     page.h2(f"Structure: activity and weights, N = {n_small} (Fig 6b, 6c, Tables S3, S4)")
     for stat, label in (("inactive_fraction", "fraction of inactive units"), ("mean_activation", "mean activation"),
                         ("mean_active_activation", "mean activation of active units"),
@@ -205,11 +240,6 @@ def build_sweep_report(d: Path) -> tuple[Page, pd.DataFrame]:
         lay = layers[1] if len(layers) > 1 else layers[0]
         page.try_figure(lambda: structure.weight_histograms(small, lay), f"Fig 6c: weight histogram of {lay}",
                         "fig6c")
-
-    page.h2("All finished runs")
-    page.table(summary, "summary.csv")
-    _config(page, d)
-    return page, summary
 
 
 def _config(page: Page, d: Path) -> None:
