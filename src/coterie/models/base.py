@@ -20,6 +20,7 @@ gradients of hidden layers can be taken from them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -99,20 +100,40 @@ def capture_features(model: nn.Module, x: Tensor, names: Sequence[str]) -> tuple
     if missing:
         valid = [n for n in modules if n]
         raise KeyError(f"unknown layer name(s) {missing}; valid names: {valid}")
-    captured: dict[str, Tensor] = {}
-    handles = []
-    for name in names:
-
-        def hook(_module: nn.Module, _inp: object, out: Tensor, name: str = name) -> None:
-            captured[name] = out
-
-        handles.append(modules[name].register_forward_hook(hook))
+    capture = FeatureCapture()
+    handles = [capture.attach(modules[name], name) for name in names]
     try:
         out = model(x)
     finally:
         for h in handles:
             h.remove()
-    return out, {n: captured[n] for n in names}
+    return out, {n: capture.outputs[n] for n in names}
+
+
+class StopForwardError(Exception):
+    """Raised by a :class:`FeatureCapture` with ``stop=True`` to end the forward pass once the output is recorded."""
+
+
+class FeatureCapture:
+    """Forward hooks that record submodule outputs by name.
+
+    A hook can hand its module's output out only by a side effect; that state lives in this object (``outputs``)
+    rather than in a closure over the caller's variables. With ``stop=True`` each record raises
+    :class:`StopForwardError`, so the caller can skip the rest of the forward pass.
+    """
+
+    def __init__(self, stop: bool = False) -> None:
+        self.outputs: dict[str, Tensor] = {}
+        self.stop = stop
+
+    def attach(self, module: nn.Module, name: str) -> torch.utils.hooks.RemovableHandle:
+        """Register the hook on ``module``, recording its output as ``outputs[name]``; returns the handle."""
+        return module.register_forward_hook(functools.partial(self._record, name))
+
+    def _record(self, name: str, _module: nn.Module, _inp: object, out: Tensor) -> None:
+        self.outputs[name] = out
+        if self.stop:
+            raise StopForwardError
 
 
 def xavier_init(module: nn.Module) -> None:

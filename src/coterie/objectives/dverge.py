@@ -43,34 +43,25 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from coterie.models.base import FeatureCapture, StopForwardError
 from coterie.objectives._common import ensemble_members, hidden_layers, resolve_layers
 from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
 from coterie.utils.projection import project_linf, random_start
 
 
-class _StopForwardError(Exception):
-    pass
-
-
 def layer_output(model: nn.Module, x: Tensor, layer: str) -> Tensor:
     """Output of submodule ``layer`` for input x, stopping the forward pass there (stays in the autograd graph)."""
-    module = dict(model.named_modules())[layer]
-    captured: list[Tensor] = []
-
-    def hook(_m: nn.Module, _i: object, out: Tensor) -> None:
-        captured.append(out)
-        raise _StopForwardError
-
-    handle = module.register_forward_hook(hook)
+    capture = FeatureCapture(stop=True)
+    handle = capture.attach(dict(model.named_modules())[layer], layer)
     try:
         model(x)
-    except _StopForwardError:
+    except StopForwardError:
         pass
     finally:
         handle.remove()
-    if not captured:
+    if layer not in capture.outputs:
         raise RuntimeError(f"layer {layer!r} was not called by the forward pass")
-    return captured[0]
+    return capture.outputs[layer]
 
 
 def l1_normalised(g: Tensor, eps: float = 1e-12) -> Tensor:
