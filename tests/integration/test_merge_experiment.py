@@ -58,3 +58,17 @@ def test_unknown_variant_is_a_config_error() -> None:
 def test_ci_recipe_runs(tmp_path: Path) -> None:
     results = run_config(load_config(ROOT / "configs" / "merge-ci.yaml"), tmp_path / "ci")
     assert "aligned-mega-scalar" in results["pair"]["merged"]
+
+
+def test_disjoint_parents_train_on_their_own_halves(tmp_path: Path) -> None:
+    raw = _tiny()
+    raw.update(members=2, parents={"data": "disjoint"}, pair_variants=["mega-scalar"], hierarchy_variants=[])
+    results = run_config(load_config(raw), tmp_path / "run")
+    p = results["parents_data"]
+    assert p["data"] == "disjoint" and p["data_order"] == "per_member"
+    assert p["overlap_0_1"] == 0 and sum(p["samples_per_parent"]) == p["train_samples"]
+    assert abs(p["samples_per_parent"][0] - p["samples_per_parent"][1]) <= 1
+    for i in range(2):  # one Trainer per parent, each with its own run directory
+        assert (tmp_path / "run" / "training" / f"parent{i}" / "metrics.jsonl").exists()
+    cost = results["pair"]["merged"]["mega-scalar"]["cost"]
+    assert cost["seconds"] > 0 and cost["python_peak_bytes"] > 0

@@ -2,8 +2,11 @@
 
 Protocol:
 
-1. Train ``members`` networks independently (one :class:`~coterie.Ensemble` of independently seeded members under
-   the ``Independent`` objective — no interaction), on the training split.
+1. Train ``members`` networks independently under the ``Independent`` objective (no interaction): each with its own
+   initialisation (seed·1000 + i) and, by default, its own data order (``parents.data_order: per_member``; v1 of the
+   study used one shared order). ``parents.data``: ``same`` (all of the training split), ``disjoint`` (one part of
+   it each: halves for 2 parents, eighths for 8) or ``overlapping`` (``parents.fraction`` of it each, neighbours
+   sharing some); see :mod:`coterie.experiments.merge_parents`.
 2. **Pair** (Table 1): merge members 0 and 1 with every variant in ``pair_variants``.
 3. **Hierarchy** (Table 2): merge all members 8 → 4 → 2 → 1 with every variant in ``hierarchy_variants``.
 
@@ -14,8 +17,9 @@ skipped for models without BatchNorm (they would equal the plain ones).
 
 Data roles: members train on ``train``; MeGA's fitness is the ``val`` split; BatchNorm statistics come from
 ``train``; ``test`` only reports. Reported per variant: validation and test accuracy; for reference each parent's
-accuracy and the output ensemble's (mean of member probabilities). Plots: MeGA fitness progression (Fig. 2) and
-the accuracy along the segment between the two parents, with and without alignment / BatchNorm repair.
+accuracy and the output ensemble's (mean of member probabilities, on validation and test); the time and peak memory
+of each merge (``cost``: :func:`coterie.utils.measure.measure`, evaluation excluded). Plots: MeGA fitness progression
+(Fig. 2) and the accuracy along the segment between the two parents, with and without alignment / BatchNorm repair.
 
 Artefacts (:mod:`coterie.experiments.artifacts.merge`): ``merge-parents.safetensors`` and one
 ``merged-<pair|hierarchy>-<variant>.safetensors`` per merged network; ``coterie.load(run_dir)`` returns
@@ -28,15 +32,17 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from pydantic import Field, field_validator
-from torch import nn
+from torch import Tensor, nn
 
 from coterie import merging
 from coterie.config import DataConfig, EnsembleConfig, ModelConfig, OptimizerConfig, ScheduleConfig, Strict
 from coterie.data import Splits
+from coterie.ensemble import Ensemble
 from coterie.experiments.artifacts import merge as artifacts
 from coterie.experiments.build import (
     build_data_augment,
@@ -45,13 +51,15 @@ from coterie.experiments.build import (
     infer_model_kwargs,
     log_callbacks,
 )
+from coterie.experiments.merge_parents import ParentsConfig, parent_indices
 from coterie.experiments.registry import ExperimentConfig, register
-from coterie.experiments.rundir import RunDir
 from coterie.merging.scoring import PopulationScorer
 from coterie.merging.state import StateLayout
 from coterie.objectives import Independent
 from coterie.training import Trainer
 from coterie.utils.device import resolve_device
+from coterie.utils.measure import measure
+from coterie.utils.rundir import RunDir
 from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
@@ -89,6 +97,10 @@ class MergeConfig(ExperimentConfig):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     members: int = Field(default=8, ge=2, description="members trained independently (pair = members 0 and 1)")
+    parents: ParentsConfig = Field(
+        default_factory=ParentsConfig,
+        description="parents' data order (default per_member: own shuffle) and data (same | disjoint | overlapping)",
+    )
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     epochs: int = Field(default=10, ge=1)
@@ -124,9 +136,10 @@ class MergeConfig(ExperimentConfig):
         return v
 
 
-def _train_members(cfg: MergeConfig, splits: Splits, rundir: RunDir) -> list[nn.Module]:
-    ensemble = build_ensemble(cfg.model, EnsembleConfig(size=cfg.members), splits, cfg.seed)
-    trainer = Trainer(
+def _trainer(cfg: MergeConfig, ensemble: Ensemble, splits: Splits, seed: int, run_dir: Path, order: str) -> Trainer:
+    """The Trainer of the parents (NOTE for the lead: switch to experiments/build.py's shared builder once it takes a
+    config that is not a TrainConfig)."""
+    return Trainer(
         ensemble,
         Independent(),
         optimizer=cfg.optimizer.name,
@@ -141,17 +154,32 @@ def _train_members(cfg: MergeConfig, splits: Splits, rundir: RunDir) -> list[nn.
         warmup_epochs=cfg.schedule.warmup_epochs,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
-        seed=cfg.seed,
+        seed=seed,
         device=cfg.device,
-        run_dir=rundir.path / "training",
-        callbacks=log_callbacks(cfg, rundir.path / "training"),
+        run_dir=run_dir,
+        callbacks=log_callbacks(cfg, run_dir),
         augment=build_data_augment(cfg.data, splits.input_shape),
+        data_order=order,  # type: ignore[arg-type]
     )
-    trainer.fit(splits.train, splits.val)
+
+
+def _train_members(cfg: MergeConfig, splits: Splits, rundir: RunDir) -> tuple[list[nn.Module], list[Tensor] | None]:
+    """Train the parents as ``cfg.parents`` says (:mod:`coterie.experiments.merge_parents`); returns them in eval
+    mode and each parent's training indices (``None``: all of the training split)."""
+    ensemble = build_ensemble(cfg.model, EnsembleConfig(size=cfg.members), splits, cfg.seed)
+    p = cfg.parents
+    subsets = parent_indices(len(splits.train), cfg.members, p.data, p.fraction, cfg.seed)
+    if subsets is None:
+        _trainer(cfg, ensemble, splits, cfg.seed, rundir.path / "training", p.data_order).fit(splits.train, splits.val)
+    else:
+        for i, (member, idx) in enumerate(zip(ensemble.members, subsets)):
+            one = Ensemble([member])
+            trainer = _trainer(cfg, one, splits, cfg.seed * 1000 + i, rundir.path / "training" / f"parent{i}", "shared")
+            trainer.fit((splits.train.x[idx], splits.train.y[idx]), splits.val)
     members = [m.eval() for m in ensemble.members]
     for m in members:
         m.requires_grad_(False)
-    return members
+    return members, subsets
 
 
 def _merge(
@@ -277,6 +305,27 @@ def _plots(rundir: RunDir, pair: dict[str, Any], segments: dict[str, dict[str, l
         rundir.save_figure(fig, "interpolation.png")
 
 
+@torch.no_grad()
+def _ensemble_acc(members: list[nn.Module], x: Tensor, y: Tensor, device: torch.device) -> tuple[float, float]:
+    """Accuracy of the output ensemble (mean of member probabilities) of members 0–1 and of all members."""
+    probs = torch.stack([m(x.to(device)).softmax(-1) for m in members])  # (N, B, C)
+    y = y.to(device)
+    pair = float((probs[:2].mean(0).argmax(-1) == y).float().mean())
+    return pair, float((probs.mean(0).argmax(-1) == y).float().mean())
+
+
+def _parents_summary(cfg: MergeConfig, n: int, subsets: list[Tensor] | None) -> dict[str, Any]:
+    """What each parent trained on: the setting, its sample count, and the overlap of neighbours 0–1."""
+    p = cfg.parents
+    out: dict[str, Any] = {"data": p.data, "data_order": p.data_order, "fraction": p.fraction, "train_samples": n}
+    if subsets is None:
+        out.update(samples_per_parent=[n] * cfg.members, overlap_0_1=n)
+    else:
+        out["samples_per_parent"] = [len(s) for s in subsets]
+        out["overlap_0_1"] = len(set(subsets[0].tolist()) & set(subsets[1].tolist()))
+    return out
+
+
 @register(
     "merge",
     MergeConfig,
@@ -290,7 +339,8 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
     device = resolve_device(cfg.device)
     splits = build_splits(cfg.data, cfg.seed)
     t0 = time.perf_counter()
-    members = [m.to(device) for m in _train_members(cfg, splits, rundir)]
+    trained, subsets = _train_members(cfg, splits, rundir)
+    members = [m.to(device) for m in trained]
     train_seconds = time.perf_counter() - t0
     has_bn = merging.bn.has_batchnorm(members[0])
     kw = infer_model_kwargs(cfg.model.name, splits.input_shape, splits.num_classes, cfg.model.kwargs)
@@ -307,12 +357,8 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
     for i, m in enumerate(members):
         r = report(m)
         parents.append({"member": i, "seed": cfg.seed * 1000 + i, **r})
-    with torch.no_grad():
-        x_test = splits.test.x.to(device)
-        probs = torch.stack([m(x_test).softmax(-1) for m in members])  # (N, B, C)
-    y_test = splits.test.y.to(device)
-    ens_pair = float((probs[:2].mean(0).argmax(-1) == y_test).float().mean())
-    ens_all = float((probs.mean(0).argmax(-1) == y_test).float().mean())
+    ens_pair, ens_all = _ensemble_acc(members, splits.test.x, splits.test.y, device)
+    ens_pair_val, ens_all_val = _ensemble_acc(members, splits.val.x, splits.val.y, device)
 
     def run_variants(variants: list[str], models: list[nn.Module], hierarchical: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -320,9 +366,9 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
             if name.endswith("+bn") and not has_bn:
                 log.info("skipping %s: the model has no BatchNorm", name)
                 continue
-            t = time.perf_counter()
-            merged, info = _merge(name, models, cfg, fitness, bn_data, cfg.seed * 100 + k, hierarchical)
-            r = {**report(merged), "seconds": time.perf_counter() - t, **info}
+            with measure() as cost:  # time and peak memory of the merge alone (evaluation excluded)
+                merged, info = _merge(name, models, cfg, fitness, bn_data, cfg.seed * 100 + k, hierarchical)
+            r = {**report(merged), "seconds": cost["seconds"], "cost": cost, **info}
             out[name] = r
             artifacts.save_merged(rundir, cfg.model.name, kw, "hierarchy" if hierarchical else "pair", name, merged)
             rundir.log_metrics({"stage": "hierarchy" if hierarchical else "pair", "variant": name, **r})
@@ -331,7 +377,7 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
             )
         return out
 
-    pair = {"parents": parents[:2], "ensemble_test_acc": ens_pair}
+    pair = {"parents": parents[:2], "ensemble_test_acc": ens_pair, "ensemble_val_acc": ens_pair_val}
     pair["merged"] = run_variants(cfg.pair_variants, members[:2], hierarchical=False)
     results: dict[str, Any] = {
         "experiment": "merge",
@@ -340,6 +386,7 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
         "has_batchnorm": has_bn,
         "parameters": sum(p.numel() for p in members[0].parameters()),
         "train_seconds": train_seconds,
+        "parents_data": _parents_summary(cfg, len(splits.train), subsets),
         "pair": pair,
     }
     tables = [
@@ -351,7 +398,7 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
         )
     ]
     if cfg.hierarchy_variants and cfg.members >= 3:
-        hier = {"parents": parents, "ensemble_test_acc": ens_all}
+        hier = {"parents": parents, "ensemble_test_acc": ens_all, "ensemble_val_acc": ens_all_val}
         hier["merged"] = run_variants(cfg.hierarchy_variants, members, hierarchical=True)
         results["hierarchy"] = hier
         tables.append(
