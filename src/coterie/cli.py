@@ -325,7 +325,8 @@ def report(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Write DIR/report.html (self-contained: embedded figures, tables, configuration) and DIR/summary.csv."""
-    from coterie.report.html import ReportError, write_report
+    from coterie.report.html import ReportError
+    from coterie.report.write import write_report
 
     _setup_logging(verbose)
     try:

@@ -9,7 +9,6 @@ registered factories' signatures, so a typo there fails early too.
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -17,8 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from coterie.experiments import registry as experiments
-from coterie.experiments.registry import ExperimentConfig
+from coterie import experiment_registry as experiments
+from coterie.experiment_registry import ExperimentConfig
 from coterie.utils.errors import InputError
 
 
@@ -28,16 +27,6 @@ class ConfigError(InputError):
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
-
-
-def _check_kwargs(factory: Any, kwargs: Mapping[str, Any], what: str) -> None:
-    sig = inspect.signature(factory)
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    unknown = [k for k in kwargs if k not in sig.parameters]
-    if unknown:
-        allowed = [k for k in sig.parameters if k != "self"]
-        raise ValueError(f"unknown argument(s) {unknown} for {what}; allowed: {allowed}")
 
 
 class DataConfig(Strict):
@@ -102,7 +91,7 @@ class ModelConfig(Strict):
 
         if self.name not in registry.names():
             raise ValueError(f"unknown model {self.name!r}; allowed: {registry.names()}")
-        _check_kwargs(registry._REGISTRY[self.name], self.kwargs, f"model {self.name!r}")
+        registry.MODELS.check_kwargs(self.name, self.kwargs)  # a ValueError naming the allowed arguments
         return self
 
 
@@ -123,7 +112,7 @@ class ObjectiveConfig(Strict):
 
         if self.name not in base.names():
             raise ValueError(f"unknown objective {self.name!r}; allowed: {base.names()}")
-        _check_kwargs(base._REGISTRY[self.name].__init__, self.params, f"objective {self.name!r}")
+        base.OBJECTIVES.check_kwargs(self.name, self.params)
         return self
 
 

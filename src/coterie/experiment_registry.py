@@ -4,6 +4,10 @@
 registered config class (pydantic; unknown or invalid fields fail before any work, naming the field), writes
 ``config.yaml`` and calls the function. The function writes metrics, checkpoints and plots into the run directory
 and returns the final figures, which land in ``results.json``.
+
+This module sits at the config layer, below the experiments, because :func:`coterie.config.validate_config` looks
+experiments up here; experiment modules register through :mod:`coterie.experiments.registry` (the same functions).
+The entries live in :data:`EXPERIMENTS` (a :class:`~coterie.utils.registry.Registry`: a taken name is refused).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from coterie.utils.registry import Registry
 from coterie.utils.rundir import RunDir
 
 if TYPE_CHECKING:
@@ -58,7 +63,7 @@ class Experiment:
     load: LoadFn | None = None
 
 
-_REGISTRY: dict[str, Experiment] = {}
+EXPERIMENTS: Registry[Experiment] = Registry("experiment")
 
 
 def register(
@@ -66,27 +71,28 @@ def register(
 ) -> Callable[[RunFn], RunFn]:
     """Decorator: ``@register("train", TrainConfig)`` on ``def run(cfg: TrainConfig, rundir: RunDir) -> dict``.
 
-    ``load``, when given, is what ``coterie.load`` calls to rebuild the run's artefact from its directory.
+    ``load``, when given, is what ``coterie.load`` calls to rebuild the run's artefact from its directory. A taken
+    name raises ``ValueError``.
     """
 
     def deco(fn: RunFn) -> RunFn:
         doc = description or (fn.__doc__ or "").strip().split("\n")[0]
-        _REGISTRY[name] = Experiment(name, config_cls, fn, doc, load)
+        EXPERIMENTS.add(name, Experiment(name, config_cls, fn, doc, load))
         return fn
 
     return deco
 
 
 def get(name: str) -> Experiment:
+    """The experiment registered under ``name`` (``KeyError`` listing the registered ones otherwise)."""
     _load_builtin()
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown experiment {name!r}; registered experiments: {names()}")
-    return _REGISTRY[name]
+    return EXPERIMENTS.get(name)
 
 
 def names() -> list[str]:
+    """Names of every experiment, built-in ones included, sorted."""
     _load_builtin()
-    return sorted(_REGISTRY)
+    return EXPERIMENTS.names()
 
 
 def _load_builtin() -> None:

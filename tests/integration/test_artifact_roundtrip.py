@@ -9,6 +9,7 @@ reproduce those too, on the rebuilt split.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from pathlib import Path
@@ -175,25 +176,26 @@ class _BlowUpAt(CoLearning):
 
 
 @pytest.mark.parametrize("blow_up_at", [None, 15])
-def test_colearn_roundtrip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blow_up_at: int | None) -> None:
+def test_colearn_roundtrip(tmp_path: Path, blow_up_at: int | None) -> None:
     """final.safetensors reproduces the saved test logits (predictions.npz), also when the run diverged."""
     from coterie.objectives import base
 
     objective = {"name": "colearning", "params": {"beta": -0.5, "normalize": True}}
-    if blow_up_at is not None:
-        monkeypatch.setitem(base._REGISTRY, "test_blow_up", _BlowUpAt)
-        objective = {"name": "test_blow_up", "params": {"at": blow_up_at, "beta": -0.5, "normalize": True}}
-    out, res = _run(tmp_path, "colearn-sweep-ci.yaml", objective=objective)
-    assert res["diverged"] is (blow_up_at is not None)
-    ens = coterie.load(out, which="final")
-    assert isinstance(ens, coterie.Ensemble) and not ens.training
-    pred = np.load(out / "predictions.npz")
-    cfg = registry.get("colearn").config_cls.model_validate(yaml.safe_load((out / "config.yaml").read_text()))
-    test = build_splits(cfg.data, cfg.seed).test
-    with torch.no_grad():
-        logits = ens(test.x)
-    torch.testing.assert_close(logits, torch.from_numpy(pred["test_logits"]), atol=1e-6, rtol=0)
-    assert torch.isfinite(coterie.load(out, which="best")(test.x)).all()
+    with contextlib.ExitStack() as stack:
+        if blow_up_at is not None:
+            stack.enter_context(base.OBJECTIVES.override("test_blow_up", _BlowUpAt))
+            objective = {"name": "test_blow_up", "params": {"at": blow_up_at, "beta": -0.5, "normalize": True}}
+        out, res = _run(tmp_path, "colearn-sweep-ci.yaml", objective=objective)
+        assert res["diverged"] is (blow_up_at is not None)
+        ens = coterie.load(out, which="final")
+        assert isinstance(ens, coterie.Ensemble) and not ens.training
+        pred = np.load(out / "predictions.npz")
+        cfg = registry.get("colearn").config_cls.model_validate(yaml.safe_load((out / "config.yaml").read_text()))
+        test = build_splits(cfg.data, cfg.seed).test
+        with torch.no_grad():
+            logits = ens(test.x)
+        torch.testing.assert_close(logits, torch.from_numpy(pred["test_logits"]), atol=1e-6, rtol=0)
+        assert torch.isfinite(coterie.load(out, which="best")(test.x)).all()
 
 
 def test_corrupt_artifact_is_named(tmp_path: Path) -> None:

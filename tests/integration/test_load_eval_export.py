@@ -247,8 +247,8 @@ def test_load_uses_the_experiments_own_loader(run, monkeypatch):
         return "artefact"
 
     exp = registry.get("train")
-    monkeypatch.setitem(registry._REGISTRY, "train", dataclasses.replace(exp, load=loader))
-    assert coterie.load(run[0], device="cpu") == "artefact"
-    assert calls == [("train", run[0], "best", torch.device("cpu"))]
-    with pytest.raises(RunLoadError, match=r"f\.safetensors is truncated or corrupted \(test\); re-run"):
-        coterie.load(run[0], "final")
+    with registry.EXPERIMENTS.override("train", dataclasses.replace(exp, load=loader)):
+        assert coterie.load(run[0], device="cpu") == "artefact"
+        assert calls == [("train", run[0], "best", torch.device("cpu"))]
+        with pytest.raises(RunLoadError, match=r"f\.safetensors is truncated or corrupted \(test\); re-run"):
+            coterie.load(run[0], "final")

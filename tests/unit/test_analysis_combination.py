@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from coterie.analysis import combination_table, rule_accuracies
-from coterie.ensemble.combine import combine
+from coterie.metrics.combine import combine
 
 # three members, one sample, three classes: the three rules pick three different classes
 P = np.array([[0.01, 0.81, 0.18], [0.41, 0.36, 0.23], [0.64, 0.01, 0.35]])

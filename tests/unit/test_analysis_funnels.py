@@ -16,12 +16,11 @@ from hypothesis import strategies as st
 from coterie.analysis import (
     confidence_table,
     funnel,
-    load_sweep_frame,
     member_columns,
     runs_frame,
     structure_table,
 )
-from coterie.sweep import ResultStore, StoreError
+from coterie.sweep import ResultStore, StoreError, load_sweep_frame
 
 
 @settings(max_examples=30, deadline=None)

@@ -36,8 +36,9 @@ class _BlowUpAt(CoLearning):
 
 
 @pytest.fixture
-def blow_up(monkeypatch):
-    monkeypatch.setitem(base._REGISTRY, "test_blow_up", _BlowUpAt)
+def blow_up():
+    with base.OBJECTIVES.override("test_blow_up", _BlowUpAt):
+        yield
 
 
 def _cfg(at: int) -> dict:

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from coterie.models import DiverseMLP
 from coterie.neurons import (
     DiverseActivation,
-    DiverseMLP,
     InterpolatedActivation,
     LearnedActivation,
     LearnedSpec,

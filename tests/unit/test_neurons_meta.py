@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from coterie.models import DiverseMLP
 from coterie.neurons import (
-    DiverseMLP,
     LearnedSpec,
     MetaConfig,
     meta_learn,

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 import coterie
 from coterie.models import capture_features
 from coterie.objectives import parl as parl_mod
-from coterie.objectives._common import capture_names
+from coterie.objectives.common import capture_names
 from coterie.objectives.parl import PARL, hidden_layers, pairwise_similarity, resolve_layers
 
 

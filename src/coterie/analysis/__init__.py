@@ -1,6 +1,7 @@
 """The analyses of seed 000 (co-learning ensembles) as library functions, all on held-out data.
 
-- sweep tables: :func:`load_sweep_frame`, :func:`funnel` (Fig 2c, 3a, 3d), :func:`optimal_coupling` and
+- sweep tables: :func:`runs_frame` (a sweep's store is read by :func:`coterie.sweep.load_sweep_frame`),
+  :func:`funnel` (Fig 2c, 3a, 3d), :func:`optimal_coupling` and
   :func:`loglog_fit` (Fig 3c), :func:`difference_from_independent` (Fig 3b), :func:`combination_table` (Fig S3),
   :func:`wilcoxon_table` / :func:`wilcoxon_paired` (Fig S4c), :func:`structure_table` (Tables S3, S4);
 - functional space: :func:`js_matrix` (Fig 4a), :func:`js_matrix_with_ensemble`, :func:`member_kl_to_target`
@@ -23,7 +24,7 @@ from coterie.analysis.agreement import (
     wall_fraction,
 )
 from coterie.analysis.combination import combination_table, rule_accuracies
-from coterie.analysis.frame import load_sweep_frame, runs_frame
+from coterie.analysis.frame import runs_frame
 from coterie.analysis.functional import (
     js_matrix,
     js_matrix_with_ensemble,
@@ -55,7 +56,6 @@ __all__ = [
     "js_matrix",
     "js_matrix_with_ensemble",
     "layer_activity",
-    "load_sweep_frame",
     "load_trajectory",
     "loglog_fit",
     "mds_embedding",

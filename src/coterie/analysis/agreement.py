@@ -12,8 +12,8 @@ import torch
 from scipy import stats
 from torch import Tensor
 
-from coterie.ensemble.combine import Rule, combine
 from coterie.metrics.classification import correct_voters, entropy
+from coterie.metrics.combine import Rule, combine
 
 
 def true_class_probabilities(logits: Tensor, y: Tensor, rule: Rule = "mean") -> tuple[Tensor, Tensor]:

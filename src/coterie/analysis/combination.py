@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pandas as pd
 from torch import Tensor
 
-from coterie.ensemble.combine import RULES, combine
 from coterie.metrics.classification import accuracy
+from coterie.metrics.combine import RULES, combine
 
 PAPER_RULES: tuple[str, ...] = ("mean", "geometric", "vote")
 

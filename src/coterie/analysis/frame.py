@@ -1,12 +1,11 @@
-"""Sweep results as a tidy table: one row per finished run, flattened metrics as columns."""
+"""Sweep results as a tidy table: one row per finished run, flattened metrics as columns.
+
+Reading a sweep's store is :func:`coterie.sweep.load_sweep_frame` (the sweep layer sits above the analyses).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-
-from coterie.sweep.store import DB_NAME, ResultStore
 
 
 def runs_frame(rows: list[dict]) -> pd.DataFrame:
@@ -36,9 +35,3 @@ def runs_frame(rows: list[dict]) -> pd.DataFrame:
         records.append(rec)
     return pd.DataFrame.from_records(records)
 
-
-def load_sweep_frame(sweep_dir: str | Path) -> pd.DataFrame:
-    """:func:`runs_frame` of the finished runs recorded in ``sweep_dir/results.sqlite`` (read-only)."""
-    store = ResultStore(Path(sweep_dir) / DB_NAME)
-    store.read_meta()  # raises StoreError for a corrupt or foreign file
-    return runs_frame(store.finished())

@@ -8,7 +8,6 @@ head (``mean_prob``, ``mean_logit``, ``mean_ce``), the loss (``ce``, ``cw``) and
 from coterie.attacks.bim import bim
 from coterie.attacks.core import HEADS, LOSSES, attack_loss, input_gradient, member_logits, predict, project
 from coterie.attacks.evaluate import (
-    ATTACKS,
     AttackSettings,
     transfer_accuracies,
     transfer_accuracy,
@@ -18,6 +17,7 @@ from coterie.attacks.evaluate import (
 from coterie.attacks.fgsm import fgsm
 from coterie.attacks.mim import mim
 from coterie.attacks.pgd import pgd, random_start
+from coterie.attacks.registry import ATTACKS
 
 __all__ = [
     "ATTACKS",

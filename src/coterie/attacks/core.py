@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from coterie.ensemble.combine import combine
+from coterie.metrics.combine import combine
 from coterie.utils.projection import project_linf
 
 Head = Literal["mean_prob", "mean_logit", "mean_ce"]

@@ -13,21 +13,20 @@ label on the adversarial input; samples misclassified when clean count as failur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
-from coterie.attacks.bim import DEFAULT_STEPS, bim
+from coterie.attacks.bim import DEFAULT_STEPS
 from coterie.attacks.core import Head, LossName, ScoreRule, check_args, predict
-from coterie.attacks.fgsm import fgsm
-from coterie.attacks.mim import DEFAULT_DECAY, mim
-from coterie.attacks.pgd import DEFAULT_RESTARTS, pgd
+from coterie.attacks.mim import DEFAULT_DECAY
+from coterie.attacks.pgd import DEFAULT_RESTARTS
+from coterie.attacks.registry import ATTACKS
 
 AttackName = Literal["fgsm", "bim", "mim", "pgd"]
-ATTACKS: dict[str, Callable[..., Tensor]] = {"fgsm": fgsm, "bim": bim, "mim": mim, "pgd": pgd}
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class AttackSettings:
 
 def _check(attack: str, eps: float, x: Tensor, settings: AttackSettings) -> None:
     if attack not in ATTACKS:
-        raise ValueError(f"unknown attack {attack!r}; choose from {sorted(ATTACKS)}")
+        raise ValueError(f"unknown attack {attack!r}; choose from {ATTACKS.names()}")
     check_args(x, eps, settings.head, settings.loss, settings.steps, settings.step_size)
 
 

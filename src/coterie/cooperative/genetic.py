@@ -281,7 +281,7 @@ class RayEvaluator:
     """
 
     def __init__(self, fitness: Callable[[Chromosome], float], workers: int = 2, address: str | None = None) -> None:
-        from coterie.sweep.backends import connect_ray
+        from coterie.utils.ray_cluster import connect_ray
 
         ray, self._started_here = connect_ray(int(workers), address)
         self._ray = ray

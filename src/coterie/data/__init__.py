@@ -17,10 +17,11 @@ from coterie.data.methylation import (
     split_samples,
 )
 from coterie.data.mnist1d import load_mnist1d
-from coterie.data.registry import load_dataset, names, register_dataset
+from coterie.data.registry import DATASETS, load_dataset, names, register_dataset
 from coterie.data.splits import load_splits, official_names, register_official
 
 __all__ = [
+    "DATASETS",
     "MethylationData",
     "MethylationFormatError",
     "MethylationPreprocessor",

@@ -1,4 +1,8 @@
-"""Dataset registry: ``load_dataset(name, **kwargs) -> TensorData`` and ``names()``."""
+"""Dataset registry: ``load_dataset(name, **kwargs) -> TensorData`` and ``names()``.
+
+The loaders live in :data:`DATASETS` (a :class:`~coterie.utils.registry.Registry`): names are unique, an unknown
+name lists the registered ones.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,29 @@ from coterie.data.cifar import load_cifar
 from coterie.data.dataset import TensorData
 from coterie.data.digits import load_digits
 from coterie.data.mnist1d import load_mnist1d
+from coterie.utils.registry import Registry
 
-_LOADERS: dict[str, Callable[..., TensorData]] = {
-    "mnist1d": load_mnist1d,
-    "digits": lambda **kw: load_digits(**kw),
-    "cifar10": lambda data_dir=".", **kw: load_cifar("cifar10", data_dir, **kw),
-    "cifar100": lambda data_dir=".", **kw: load_cifar("cifar100", data_dir, **kw),
-}
+DATASETS: Registry[Callable[..., TensorData]] = Registry("dataset")
+DATASETS.add("mnist1d", load_mnist1d)
+DATASETS.add("digits", lambda **kw: load_digits(**kw))
+DATASETS.add("cifar10", lambda data_dir=".", **kw: load_cifar("cifar10", data_dir, **kw))
+DATASETS.add("cifar100", lambda data_dir=".", **kw: load_cifar("cifar100", data_dir, **kw))
 
 
 def register_dataset(name: str, loader: Callable[..., TensorData]) -> None:
-    """Make ``loader`` available as ``load_dataset(name, ...)``."""
-    _LOADERS[name] = loader
+    """Make ``loader`` available as ``load_dataset(name, ...)`` (a taken name raises ``ValueError``)."""
+    DATASETS.add(name, loader)
 
 
 def names() -> list[str]:
-    return sorted(_LOADERS)
+    """Registered dataset names, sorted."""
+    return DATASETS.names()
 
 
 def load_dataset(name: str, **kwargs: Any) -> TensorData:
-    """Load a classification dataset by name (``mnist1d``, ``digits``, ``cifar10``, ``cifar100``)."""
-    if name not in _LOADERS:
-        raise KeyError(f"unknown dataset {name!r}; available: {names()}")
-    return _LOADERS[name](**kwargs)
+    """Load a classification dataset by name (``mnist1d``, ``digits``, ``cifar10``, ``cifar100``).
+
+    Raises:
+        KeyError: unknown name, listing the registered ones.
+    """
+    return DATASETS.get(name)(**kwargs)

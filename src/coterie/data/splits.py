@@ -16,16 +16,17 @@ from coterie.data.cifar import load_cifar
 from coterie.data.dataset import Splits, TensorData, random_splits, split_indices
 from coterie.data.mnist1d import load_mnist1d
 from coterie.data.registry import load_dataset
+from coterie.utils.registry import Registry
 
 DEFAULT_TEST_FRACTION = 0.2
 SPLITS = ("random", "official")
 
 # name -> loader(part, **kwargs) of the dataset's own "train" / "test" parts
-_OFFICIAL: dict[str, Callable[..., TensorData]] = {
-    "cifar10": lambda part, data_dir=".", **kw: load_cifar("cifar10", data_dir, part=part, **kw),
-    "cifar100": lambda part, data_dir=".", **kw: load_cifar("cifar100", data_dir, part=part, **kw),
-    "mnist1d": lambda part, **kw: load_mnist1d(part=part, **kw),
-}
+#: Datasets with their own train/test split: ``loader(part, **kwargs)`` with part ``train``/``test``.
+OFFICIAL_SPLITS: Registry[Callable[..., TensorData]] = Registry("dataset with an official split")
+OFFICIAL_SPLITS.add("cifar10", lambda part, data_dir=".", **kw: load_cifar("cifar10", data_dir, part=part, **kw))
+OFFICIAL_SPLITS.add("cifar100", lambda part, data_dir=".", **kw: load_cifar("cifar100", data_dir, part=part, **kw))
+OFFICIAL_SPLITS.add("mnist1d", lambda part, **kw: load_mnist1d(part=part, **kw))
 
 # per-sample input shapes of the built-in datasets (for checking data.augment at config time)
 _INPUT_SHAPES: dict[str, tuple[int, ...]] = {
@@ -37,13 +38,14 @@ _INPUT_SHAPES: dict[str, tuple[int, ...]] = {
 
 
 def register_official(name: str, loader: Callable[..., TensorData]) -> None:
-    """Give dataset ``name`` an official train/test split: ``loader(part, **kwargs)`` with part ``train``/``test``."""
-    _OFFICIAL[name] = loader
+    """Give dataset ``name`` an official train/test split: ``loader(part, **kwargs)`` with part ``train``/``test``
+    (a taken name raises ``ValueError``)."""
+    OFFICIAL_SPLITS.add(name, loader)
 
 
 def official_names() -> list[str]:
     """Datasets that have their own test set (and so support ``split: official``)."""
-    return sorted(_OFFICIAL)
+    return OFFICIAL_SPLITS.names()
 
 
 def known_input_shape(name: str) -> tuple[int, ...] | None:
@@ -56,7 +58,7 @@ def check_split(name: str, split: str, test_fraction: float | None) -> None:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {list(SPLITS)}")
     if split == "official":
-        if name not in _OFFICIAL:
+        if name not in OFFICIAL_SPLITS:
             raise ValueError(f"dataset {name!r} has no official test set, so split: official is not possible; "
                              f"use split: random (datasets with one: {official_names()})")
         if test_fraction is not None:
@@ -92,7 +94,8 @@ def load_splits(
         data = load_dataset(name, **dataset_kwargs)
         tf = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
         return random_splits(data, val_fraction, tf, seed)
-    train = _OFFICIAL[name]("train", **dataset_kwargs)
-    test = _OFFICIAL[name]("test", **dataset_kwargs)
+    loader = OFFICIAL_SPLITS.get(name)
+    train = loader("train", **dataset_kwargs)
+    test = loader("test", **dataset_kwargs)
     tr, va, _ = split_indices(len(train), val_fraction, 0.0, seed)
     return Splits(train.subset(tr), train.subset(va), test)

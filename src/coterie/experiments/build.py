@@ -35,7 +35,7 @@ def infer_model_kwargs(
     name: str, input_shape: tuple[int, ...], num_classes: int, given: dict[str, Any]
 ) -> dict[str, Any]:
     """Fill ``num_classes`` and the input-size arguments a factory accepts from the data, unless given."""
-    params = inspect.signature(models.registry._REGISTRY[name]).parameters
+    params = inspect.signature(models.get(name)).parameters
     inferred: dict[str, Any] = {
         "num_classes": num_classes,
         "in_features": math.prod(input_shape),

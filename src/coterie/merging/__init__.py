@@ -20,11 +20,13 @@ from coterie.merging.data import HeldOut, as_batches, held_out
 from coterie.merging.evaluate import evaluate
 from coterie.merging.hierarchical import HierarchyRecord, hierarchical
 from coterie.merging.mega import GENOMES, MegaHistory, mega
+from coterie.merging.methods import MERGE_METHODS
 from coterie.merging.scoring import PopulationScorer
 from coterie.merging.state import ArchitectureMismatchError, StateLayout, check_compatible
 
 __all__ = [
     "GENOMES",
+    "MERGE_METHODS",
     "ArchitectureMismatchError",
     "HeldOut",
     "HierarchyRecord",

@@ -10,15 +10,14 @@ import copy
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from torch import nn
 
 from coterie.merging.align import align as align_fn
-from coterie.merging.average import average
 from coterie.merging.bn import has_batchnorm, recompute
 from coterie.merging.data import DataArg
-from coterie.merging.mega import mega
+from coterie.merging.methods import MERGE_METHODS, PairMethod
 from coterie.merging.state import check_compatible
 
 log = logging.getLogger(__name__)
@@ -38,9 +37,23 @@ class HierarchyRecord:
     levels: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
+def _pair_method(method: str | PairMerge) -> PairMethod:
+    """The registered merge method ``method``, or a user callable ``(a, b) -> merged`` in the same calling form."""
+    if not callable(method):
+        if method not in MERGE_METHODS:
+            raise ValueError(f"unknown method {method!r}; use one of {MERGE_METHODS.names()} or a callable")
+        return MERGE_METHODS.get(method)
+    user = method
+
+    def user_pair(a: nn.Module, b: nn.Module, **_: Any) -> tuple[nn.Module, None]:
+        return user(a, b), None
+
+    return user_pair
+
+
 def hierarchical(
     models: Sequence[nn.Module],
-    method: Literal["mega", "average"] | PairMerge = "mega",
+    method: str | PairMerge = "mega",
     *,
     fitness_data: DataArg | None = None,
     bn_data: DataArg | None = None,
@@ -53,8 +66,8 @@ def hierarchical(
 
     Args:
         models: M ≥ 1 models of one architecture.
-        method: ``"mega"`` (:func:`coterie.merging.mega`, needs ``fitness_data``), ``"average"``, or a callable
-            ``(a, b) -> merged``.
+        method: a name in :data:`~coterie.merging.methods.MERGE_METHODS` (``"mega"``: :func:`coterie.merging.mega`,
+            needs ``fitness_data``; ``"average"``), or a callable ``(a, b) -> merged``.
         fitness_data: validation data for MeGA's fitness (never test data).
         bn_data: training data for BatchNorm statistics: passed to MeGA (candidates scored with repaired statistics)
             and, with ``repair_bn``, used to repair every intermediate model.
@@ -73,6 +86,7 @@ def hierarchical(
         raise ValueError("repair_bn=True needs bn_data")
     if method == "mega" and fitness_data is None and len(models) > 1:
         raise ValueError("hierarchical MeGA needs fitness_data (a validation split)")
+    pair = _pair_method(method)
     record = HierarchyRecord()
     level = list(models)
     k = 0
@@ -82,18 +96,8 @@ def hierarchical(
             a, b = level[i], level[i + 1]
             if align:
                 b = align_fn(a, b)
-            hist = None
-            if method == "mega":
-                merged, h = mega(
-                    [a, b], fitness_data, bn_data=bn_data if has_batchnorm(a) else None, seed=seed + k, **method_kwargs
-                )
-                hist = h.to_dict()
-            elif method == "average":
-                merged = average([a, b])
-            elif callable(method):
-                merged = method(a, b)
-            else:
-                raise ValueError(f"unknown method {method!r}; use 'mega', 'average' or a callable")
+            bn = bn_data if has_batchnorm(a) else None
+            merged, hist = pair(a, b, fitness_data=fitness_data, bn_data=bn, seed=seed + k, **method_kwargs)
             if repair_bn:
                 recompute(merged, bn_data)
             nxt.append(merged)

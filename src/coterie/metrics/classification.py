@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from coterie.ensemble.combine import Rule, combine
+from coterie.metrics.combine import Rule, combine
 
 
 def _check_members(t: Tensor) -> None:

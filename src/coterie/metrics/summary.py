@@ -6,10 +6,10 @@ from typing import Any
 
 from torch import Tensor
 
-from coterie.ensemble.combine import RULES, combine
 from coterie.metrics.calibration import expected_calibration_error
 from coterie.metrics.classification import accuracy as single_accuracy
 from coterie.metrics.classification import brier_score, member_accuracy, nll
+from coterie.metrics.combine import RULES, combine
 from coterie.metrics.divergence import mean_pairwise_js
 
 

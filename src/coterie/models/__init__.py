@@ -6,6 +6,7 @@ named intermediate activations through ``forward_with_features`` (see :mod:`cote
 
 from coterie.models import cnn1d, hnn, lenet5, mlp, resnet1d, resnet20, vgg9  # noqa: F401  (registration side effects)
 from coterie.models.base import CoterieModel, capture_features
-from coterie.models.registry import create, names, register
+from coterie.models.diverse_mlp import DiverseMLP
+from coterie.models.registry import MODELS, create, get, names, register
 
-__all__ = ["CoterieModel", "capture_features", "create", "names", "register"]
+__all__ = ["MODELS", "CoterieModel", "DiverseMLP", "capture_features", "create", "get", "names", "register"]

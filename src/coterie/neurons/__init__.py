@@ -1,7 +1,8 @@
 """Learned-diversity neurons (seed 004): activations as sub-networks, diverse layers, meta-learning, export.
 
 - :class:`LearnedActivation` — σ(x) = base(x) + scale · MLP(x), a 1 → H → 1 sub-network applied elementwise.
-- :class:`DiverseActivation`, :func:`mlp_stack`, :class:`DiverseMLP` — layers whose units are split into N_T types.
+- :class:`DiverseActivation`, :func:`mlp_stack` — layers whose units are split into N_T types (the network built
+  from them is :class:`coterie.models.DiverseMLP`: neurons sit below models in the layers).
 - :func:`meta_learn` (:class:`MetaConfig`) — Algorithm 1, exact unrolled meta-gradient (with truncation) or
   first-order alternating; :func:`unrolled_meta_gradient` exposes the exact gradient itself.
 - :class:`InterpolatedActivation`, :func:`export_activation` — freeze a learned activation into a lookup table.
@@ -29,7 +30,6 @@ from coterie.neurons.meta import (
     split_parameters,
     validation_loss,
 )
-from coterie.neurons.mlp import DiverseMLP
 from coterie.neurons.plateau import Plateau
 from coterie.neurons.unrolled import unrolled_meta_gradient
 
@@ -37,7 +37,6 @@ __all__ = [
     "ActivationSpec",
     "Base",
     "DiverseActivation",
-    "DiverseMLP",
     "InterpolatedActivation",
     "LearnedActivation",
     "LearnedSpec",

@@ -294,7 +294,8 @@ def meta_learn(
     """Run Algorithm 1 on ``model`` in place: the learned activations (θ_s) end meta-learned.
 
     Args:
-        model: a model containing :class:`LearnedActivation` modules (e.g. ``DiverseMLP`` with a ``LearnedSpec``).
+        model: a model containing :class:`LearnedActivation` modules (e.g. :class:`coterie.models.DiverseMLP` with a
+            ``LearnedSpec``).
         x, y: training inputs (M, ...) and targets (M, ...), on the model's device.
         loss_fn: ``loss_fn(model(x_batch), y_batch) -> scalar``.
         config: :class:`MetaConfig`.

@@ -2,7 +2,16 @@
 
 from coterie.objectives import adp, colearning, dverge, gal, independent, parl  # noqa: F401
 from coterie.objectives.adp import ADP
-from coterie.objectives.base import Objective, ObjectiveOutput, create, member_cross_entropy, names, register
+from coterie.objectives.base import (
+    OBJECTIVES,
+    Objective,
+    ObjectiveOutput,
+    create,
+    get,
+    member_cross_entropy,
+    names,
+    register,
+)
 from coterie.objectives.colearning import CoLearning
 from coterie.objectives.dverge import DVERGE
 from coterie.objectives.gal import GAL
@@ -13,12 +22,14 @@ __all__ = [
     "ADP",
     "DVERGE",
     "GAL",
+    "OBJECTIVES",
     "PARL",
     "CoLearning",
     "Independent",
     "Objective",
     "ObjectiveOutput",
     "create",
+    "get",
     "member_cross_entropy",
     "names",
     "register",

@@ -17,7 +17,7 @@ the official ones: α = 2, β = 0.5 (``arguments.py``, ``adp_train_args``), δ =
 Adam (lr 1e-3, weight decay 1e-4, eps 1e-7) with MultiStepLR; coterie leaves optimisation to the Trainer.
 
 The joint terms are split into per-member losses with
-:func:`coterie.objectives._common.shared_term_member_losses` (shares sum to L_ADP; each member receives its exact
+:func:`coterie.objectives.common.shared_term_member_losses` (shares sum to L_ADP; each member receives its exact
 gradient, as under the official single optimiser).
 """
 
@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from coterie.objectives._common import shared_term_member_losses
 from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
+from coterie.objectives.common import shared_term_member_losses
 
 LOG_OFFSET = 1e-20
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor, nn
 
-_REGISTRY: dict[str, type[Objective]] = {}
+from coterie.utils.registry import Registry
 
 
 @dataclass
@@ -64,11 +64,16 @@ class Objective:
 T = TypeVar("T", bound=type[Objective])
 
 
+#: The registered objective classes (a :class:`~coterie.utils.registry.Registry`).
+OBJECTIVES: Registry[type[Objective]] = Registry("objective")
+
+
 def register(name: str) -> Callable[[T], T]:
-    """Class decorator registering an objective under ``name`` (used by configs and ``coterie list``)."""
+    """Class decorator registering an objective under ``name`` (used by configs and ``coterie list``; a taken name
+    raises ``ValueError``)."""
 
     def deco(cls: T) -> T:
-        _REGISTRY[name] = cls
+        OBJECTIVES.add(name, cls)
         cls.name = name
         return cls
 
@@ -77,14 +82,18 @@ def register(name: str) -> Callable[[T], T]:
 
 def names() -> list[str]:
     """Registered objective names."""
-    return sorted(_REGISTRY)
+    return OBJECTIVES.names()
+
+
+def get(name: str) -> type[Objective]:
+    """The objective class registered under ``name`` (``KeyError`` listing the registered names otherwise)."""
+    return OBJECTIVES.get(name)
 
 
 def create(name: str, **params: Any) -> Objective:
-    """Instantiate a registered objective; unknown names and arguments raise clear errors."""
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown objective {name!r}; registered objectives: {names()}")
-    return _REGISTRY[name](**params)
+    """Instantiate a registered objective; unknown names and arguments raise clear errors (``KeyError`` listing the
+    names, ``TypeError`` listing the arguments)."""
+    return OBJECTIVES.create(name, **params)
 
 
 def member_cross_entropy(logits: Tensor, y: Tensor, log_probs: Tensor | None = None) -> Tensor:

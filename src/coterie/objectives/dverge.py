@@ -44,8 +44,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from coterie.models.base import FeatureCapture, StopForwardError
-from coterie.objectives._common import ensemble_members, hidden_layers, resolve_layers
 from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
+from coterie.objectives.common import ensemble_members, hidden_layers, resolve_layers
 from coterie.utils.projection import project_linf, random_start
 
 

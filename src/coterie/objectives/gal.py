@@ -24,7 +24,7 @@ terms, so one backward pass gives every sample's gradient; the official code dif
 1/B scale that the cosine ignores). The official trainer computes the gradients and the cross-entropy from two
 forward passes of the same members; here one forward pass serves both (identical values; BatchNorm running
 statistics are updated once per step instead of twice). The joint term is split into per-member losses with
-:func:`coterie.objectives._common.shared_term_member_losses`: member i's loss is CE_i / N plus its share of the
+:func:`coterie.objectives.common.shared_term_member_losses`: member i's loss is CE_i / N plus its share of the
 coherence term, the losses sum to L_GAL, and the gradient reaching member i is ∂L_GAL/∂θ_i (the official code
 trains all members with one optimiser on L_GAL: Adam, lr 1e-3, weight decay 1e-4, eps 1e-7, MultiStepLR; coterie
 leaves optimisation to the Trainer's configuration).
@@ -38,8 +38,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from coterie.objectives._common import ensemble_members, shared_term_member_losses, unit_rows
 from coterie.objectives.base import Objective, ObjectiveOutput, register
+from coterie.objectives.common import ensemble_members, shared_term_member_losses, unit_rows
 
 LOG_OFFSET = 1e-20
 

@@ -11,7 +11,7 @@ Implementation (the paper, not the official notebook):
 
 * "The output features of the k-th hidden layer" (§4.1) is read as the layer's *activation*: the output of the
   non-linearity that follows the k-th hidden convolution / linear layer (``features="activation"``, the default;
-  :func:`coterie.objectives._common.activation_of` finds it, passing over BatchNorm and pooling). Reason: the
+  :func:`coterie.objectives.common.activation_of` finds it, passing over BatchNorm and pooling). Reason: the
   output of a raw convolution is linear in x, so ∇_x Σ_f F_1(x)_f does not depend on x at all and the first
   layer's term constrains only the weights; after the non-linearity every layer's gradient depends on the input,
   which is what diverse decision boundaries need. ``features="preactivation"`` keeps the other reading (the
@@ -43,7 +43,8 @@ import torch
 from torch import Tensor, nn
 
 from coterie.models.base import capture_features
-from coterie.objectives._common import (
+from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
+from coterie.objectives.common import (
     FEATURES,
     Features,
     capture_names,
@@ -53,9 +54,8 @@ from coterie.objectives._common import (
     shared_term_member_losses,
     unit_rows,
 )
-from coterie.objectives.base import Objective, ObjectiveOutput, member_cross_entropy, register
 
-# Re-exported for callers that imported the helpers from here before they moved to ``_common``.
+# Re-exported for callers that imported the helpers from here before they moved to ``common``.
 __all__ = [
     "PARL",
     "ensemble_members",

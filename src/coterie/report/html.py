@@ -1,5 +1,5 @@
-"""``coterie report DIR``: a self-contained ``report.html`` (figures embedded as base64 PNG, tables, the
-configuration) and ``summary.csv`` for a run directory or a sweep directory.
+"""The page of ``coterie report DIR``: a self-contained ``report.html`` (figures embedded as base64 PNG, tables,
+the configuration); :func:`coterie.report.write.write_report` builds it for a run or a sweep directory.
 
 The page needs no server and no network: open it from disk. A small inline script checks on load that every
 figure decoded and records the count in ``<body data-figures-loaded="K/N">`` (used by the headless-browser test).
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -18,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from matplotlib.figure import Figure
 
 from coterie.utils.figures import release
-from coterie.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -114,70 +111,3 @@ class Page:
             + f"<script>{script}</script></body></html>"
         )
 
-
-def write_report(directory: str | Path) -> tuple[Path, Path]:
-    """Write ``report.html`` and ``summary.csv`` into ``directory`` (a sweep or a run directory).
-
-    Raises:
-        ReportError: nothing to report there.
-    """
-    d = Path(directory)
-    if not d.is_dir():
-        raise ReportError(f"{d} is not a directory")
-    if (d / "results.sqlite").exists():
-        from coterie.report.sweep_report import build_sweep_report
-
-        page, summary = build_sweep_report(d)
-    elif (d / "results.json").exists():
-        page, summary = build_run_report(d)
-    else:
-        raise ReportError(f"{d} holds neither results.sqlite (a sweep) nor results.json (a finished run)")
-    html_path, csv_path = d / "report.html", d / "summary.csv"
-    atomic_write_text(html_path, page.render())
-    atomic_write_text(csv_path, summary.to_csv(index=False))
-    return html_path, csv_path
-
-
-def build_run_report(d: Path) -> tuple[Page, pd.DataFrame]:
-    """The report of one run: its figures (PNG files of the run, plus the per-run analysis figures of a
-    ``colearn`` run), its final figures and its configuration."""
-    from coterie.report.rundata import load_run
-    from coterie.sweep.store import flatten_metrics
-
-    run = load_run(d)
-    page = Page(f"coterie run report — {run.config.get('name') or d.name}", d)
-    flat = flatten_metrics(run.results)
-    summary = pd.DataFrame({"metric": list(flat), "value": list(flat.values())})
-    page.h2("Final figures")
-    key = summary[summary["metric"].str.match(r"^(val|test)\.(ens_acc|member_acc_mean|nll|ece|mean_js)")]
-    page.table(key, "validation (last epoch) and test figures")
-    methods = run.results.get("methods")
-    if isinstance(methods, dict) and methods:  # experiment: expansion — one row per variant (seed 000 Table S5)
-        rows = [{"variant": name, **{k: v for k, v in m.items() if not isinstance(v, (dict, list))}}
-                for name, m in methods.items() if isinstance(m, dict)]
-        page.h2("Expansion and boosting (Table S5)")
-        page.table(pd.DataFrame(rows), "test accuracy of each way to expand the base ensemble (mean rule; geometric "
-                                       "and vote alongside)")
-    page.h2("Figures")
-    for png in sorted(d.glob("*.png")):
-        page.figure(png.read_bytes(), png.stem.replace("_", " "), f"run-{png.stem}")
-    if run.predictions is not None:
-        from coterie.report import agreement, functional, structure
-
-        page.try_figure(lambda: functional.js_matrices([run]), "pairwise JS dissimilarity d(n_i, n_j) on test (Fig 4a)",
-                        "js_matrix")
-        page.try_figure(lambda: functional.mds_trajectory(run)[0], "MDS of networks and ensemble along training "
-                        "(Fig 4b, validation subset)", "mds")
-        page.try_figure(lambda: functional.distance_trajectories([run]), "d(n1,n2) vs KL(q‖p_i) along training "
-                        "(Fig 2b)", "trajectory")
-        page.try_figure(lambda: agreement.entropy_histogram([run], all_members=True),
-                        "entropy of each member on test (Fig S5)", "entropy")
-        page.try_figure(lambda: agreement.confidence_voters([run]), "ensemble confidence vs correct voters (Fig 5c)",
-                        "voters")
-        page.try_figure(lambda: structure.sparsity_during_training([run]), "inactive units during training (Fig 6a)",
-                        "sparsity")
-    page.h2("Configuration")
-    page.pre(yaml.safe_dump(run.config, sort_keys=False))
-    page.h2("results.json")
-    page.pre(json.dumps(run.results, indent=1)[:20000])
-    return page, summary

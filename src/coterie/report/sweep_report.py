@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from coterie.analysis.combination import combination_table
-from coterie.analysis.frame import load_sweep_frame
 from coterie.analysis.scaling import loglog_fit, optimal_coupling
 from coterie.analysis.significance import wilcoxon_table
 from coterie.analysis.structure import confidence_table, structure_table
@@ -19,6 +18,7 @@ from coterie.report import agreement, funnels, scaling, structure
 from coterie.report import functional as ffig
 from coterie.report.html import Page, ReportError
 from coterie.report.rundata import RunData, load_run
+from coterie.sweep.frame import load_sweep_frame
 from coterie.sweep.store import DB_NAME, ResultStore
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ Use :func:`load_sweep` / :func:`parse_sweep` to read a sweep file and :func:`run
 concurrency-safe; see :mod:`coterie.sweep.runner` and :mod:`coterie.sweep.store`).
 """
 
+from coterie.sweep.frame import load_sweep_frame
 from coterie.sweep.grid import RunSpec, SweepError, SweepSpec, load_sweep, parse_sweep
 from coterie.sweep.runner import SweepOutcome, run_sweep
 from coterie.sweep.store import DB_NAME, ResultStore, StoreError, flatten_metrics
@@ -18,6 +19,7 @@ __all__ = [
     "SweepSpec",
     "flatten_metrics",
     "load_sweep",
+    "load_sweep_frame",
     "parse_sweep",
     "run_sweep",
 ]

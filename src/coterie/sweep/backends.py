@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any, Literal
 
 from coterie.sweep.execute import execute_run
+from coterie.utils.ray_cluster import connect_ray
 
 log = logging.getLogger(__name__)
 
@@ -91,26 +92,6 @@ def _collect(
                 yield futures[fut], outcome
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def connect_ray(workers: int, address: str | None = None) -> tuple[Any, bool]:
-    """Import ray and make sure it is initialised: the cluster at ``address``, else a local instance with ``workers``
-    CPUs. Returns ``(ray, started_here)``; whoever started it shuts it down.
-
-    Raises:
-        RuntimeError: ray is not installed (``pip install 'coterie[ray]'``).
-    """
-    try:
-        import ray
-    except ImportError:
-        raise RuntimeError("the ray backend needs ray: pip install 'coterie[ray]'") from None
-    if ray.is_initialized():
-        return ray, False
-    if address:
-        ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
-    return ray, True
 
 
 def run_ray(jobs: Sequence[Job], workers: int, address: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:

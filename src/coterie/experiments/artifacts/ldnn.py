@@ -30,7 +30,7 @@ def build_network(task: str, kind: str, hidden: Sequence[int], activation: Any, 
     ``dims``: ``{"in", "out"}`` (mnist1d) or ``{"dim", "mean", "std", "out_scale"}`` (physics tasks).
     """
     from coterie import models
-    from coterie.neurons import DiverseMLP
+    from coterie.models import DiverseMLP
 
     hidden = tuple(hidden)
     if task == "mnist1d":

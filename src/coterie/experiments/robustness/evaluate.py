@@ -12,7 +12,7 @@ from coterie.attacks.evaluate import transfer_accuracies, whitebox_accuracies
 from coterie.ensemble import Ensemble
 from coterie.experiments.robustness.config import RobustnessConfig
 from coterie.metrics.cka import layerwise_cka
-from coterie.objectives._common import ensemble_members, hidden_layers, resolve_layers
+from coterie.objectives.common import ensemble_members, hidden_layers, resolve_layers
 from coterie.objectives.parl import pairwise_similarity
 from coterie.utils.progress import progress_bar
 

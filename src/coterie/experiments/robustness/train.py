@@ -11,9 +11,9 @@ import torch
 from coterie.data import Splits, TensorData
 from coterie.data.augment import build_augment
 from coterie.ensemble import Ensemble
-from coterie.ensemble.combine import combine
 from coterie.experiments.build import build_objective, infer_model_kwargs, log_callbacks
 from coterie.experiments.robustness.config import MethodConfig, RobustnessConfig, all_methods
+from coterie.metrics.combine import combine
 from coterie.training import Trainer
 from coterie.training.trainer import predict_logits
 
