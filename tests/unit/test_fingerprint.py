@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from coterie.cli_support import check_device, parse_assignments
+from coterie.cli.support import check_device, parse_assignments
 from coterie.config import load_config, validate_config
 from coterie.experiments.fingerprint import (
     FINGERPRINT_FILE,

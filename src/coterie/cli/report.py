@@ -1,0 +1,27 @@
+"""``coterie report DIR``: a self-contained report.html and summary.csv for a run or a sweep directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coterie.cli.app import console, err_console, setup_logging
+
+
+def report(
+    directory: Annotated[Path, typer.Argument(help="a run directory or a sweep directory")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Write DIR/report.html (self-contained: embedded figures, tables, configuration) and DIR/summary.csv."""
+    from coterie.report.html import ReportError
+    from coterie.report.write import write_report
+
+    setup_logging(verbose)
+    try:
+        html_path, csv_path = write_report(directory)
+    except ReportError as e:
+        err_console.print(f"[red]{e}")
+        raise typer.Exit(2) from None
+    console.print(f"[green]wrote[/] {html_path} and {csv_path}")
