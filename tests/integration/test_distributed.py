@@ -1,12 +1,14 @@
-"""Member-parallel training over torch.distributed (gloo, 2 processes on CPU).
+"""Member-parallel training over torch.distributed (gloo, 2 processes on CPU), launched with torchrun.
 
-Each test starts real worker processes through :func:`coterie.training.distributed.launch` and is bounded by a
+Each test starts real worker processes through torchrun (:func:`coterie.experiments.parallel.torchrun`, or
+``coterie run --nproc 2``); collectives time out after ``COTERIE_DIST_TIMEOUT`` = 60 s and CLI runs are bounded by a
 wall-clock timeout, so a broken collective fails the test instead of hanging CI.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
 import time
@@ -17,6 +19,7 @@ import torch
 from safetensors.torch import load_file
 
 from coterie import CoLearning, Ensemble, Trainer
+from coterie.experiments import parallel
 from coterie.training import distributed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,10 +84,15 @@ def test_shard_bounds_cover_members_once():
             assert owned == list(range(n))
 
 
+@pytest.fixture(autouse=True)
+def _collective_timeout(monkeypatch):
+    monkeypatch.setenv("COTERIE_DIST_TIMEOUT", "60")  # inherited by the workers
+
+
 @pytest.mark.parametrize("executor", ["loop", "fused"])  # fused: each rank packs its own shard
 def test_two_gloo_processes_equal_single_process(tmp_path, executor):
     out = tmp_path / "state.safetensors"
-    distributed.launch([str(_script(tmp_path)), str(out), executor, "ok"], 2, timeout_s=LIMIT_S, echo=False)
+    parallel.torchrun([str(_script(tmp_path)), str(out), executor, "ok"], 2)
     got = load_file(str(out))
     ref, ref_losses = _reference(executor)
     assert got.keys() == ref.keys()
@@ -94,21 +102,54 @@ def test_two_gloo_processes_equal_single_process(tmp_path, executor):
     torch.testing.assert_close(torch.tensor(losses), torch.tensor(ref_losses), atol=1e-6, rtol=1e-5)
 
 
-def test_crashed_worker_fails_the_run_quickly(tmp_path):
+def test_crashed_worker_fails_the_run_quickly(tmp_path, capfd):
     t0 = time.monotonic()
-    with pytest.raises(distributed.WorkerFailedError, match="rank 1 of 2 exited with code 1") as exc:
-        distributed.launch(
-            [str(_script(tmp_path)), str(tmp_path / "s"), "loop", "crash"], 2, timeout_s=LIMIT_S, echo=False
-        )
-    assert "fails on purpose" in str(exc.value)
-    assert time.monotonic() - t0 < LIMIT_S
+    with pytest.raises(parallel.WorkerFailedError, match="rank 1 of 2 exited with code 1") as exc:
+        parallel.torchrun([str(_script(tmp_path)), str(tmp_path / "s"), "loop", "crash"], 2)
+    assert "\n" not in str(exc.value)  # one line; the worker's own output went to the terminal
+    assert "fails on purpose" in capfd.readouterr().err
+    assert time.monotonic() - t0 < LIMIT_S  # rank 0, waiting in a collective, was stopped by torchrun
     assert not (tmp_path / "s").exists()
+
+
+def test_torchrun_args():
+    assert parallel.torchrun_args(3, ["-m", "coterie.cli", "run", "c.yaml"]) == [
+        "--standalone", "--nproc-per-node", "3", "--module", "coterie.cli", "run", "c.yaml"
+    ]
+    assert parallel.torchrun_args(2, ["w.py", "a"]) == ["--standalone", "--nproc-per-node", "2", "w.py", "a"]
+    with pytest.raises(ValueError, match="nproc must be >= 1"):
+        parallel.torchrun_args(0, ["w.py"])
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "coterie.cli", "run", *args], capture_output=True, text=True,
+                          timeout=LIMIT_S * 4)
+
+
+def test_cli_nproc_2_goes_through_torchrun(tmp_path):
+    out = tmp_path / "run"
+    res = _cli(str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out", str(out), "--nproc", "2", "--device", "cpu",
+               "--set", "epochs=1", "--set", "data.num_samples=300")
+    assert res.returncode == 0, res.stderr[-3000:]
+    env = [json.loads((out / "workers" / f"process-{r}.json").read_text()) for r in (0, 1)]
+    assert [e["RANK"] for e in env] == ["0", "1"] and [e["LOCAL_RANK"] for e in env] == ["0", "1"]
+    assert {e["WORLD_SIZE"] for e in env} == {"2"}
+    run_ids = {e["TORCHELASTIC_RUN_ID"] for e in env}  # set by torchrun only, the same for the whole group
+    assert len(run_ids) == 1 and run_ids != {None}
+    assert (out / "results.json").exists() and (out / "workers" / "rank1" / "results.json").exists()
+
+
+def test_cli_nproc_worker_failure_is_one_line_exit_1(tmp_path):
+    res = _cli(str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out", str(tmp_path / "run"), "--nproc", "2",
+               "--device", "cpu", "--set", "ensemble.size=1")  # 2 processes for 1 member: every worker refuses
+    assert res.returncode == 1, res.stderr[-3000:]
+    last = res.stderr.strip().splitlines()[-1]
+    assert "WorkerFailedError: worker rank" in last and "of 2 exited with code" in last
+    assert "use at most one process per member" in res.stderr  # the worker's own message
 
 
 @pytest.mark.slow
 def test_cli_run_nproc_2(tmp_path):
-    import subprocess
-
     out = tmp_path / "run"
     res = subprocess.run(
         [

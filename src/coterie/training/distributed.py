@@ -14,10 +14,10 @@ every process: before a checkpoint is written and at the end of training. After 
 broadcast to everyone. Only rank 0 writes metrics and checkpoints.
 
 Backends: ``gloo`` on CPU, ``nccl`` on CUDA (process ``LOCAL_RANK`` uses ``cuda:LOCAL_RANK``). Processes are
-started by :func:`launch` (``coterie run CONFIG --nproc K``) or by ``torchrun``; both set the usual environment
-(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``). A worker that dies makes
-:func:`launch` stop the others and raise :class:`WorkerFailedError` naming the rank, its exit code and the tail of
-its output; collectives time out after ``COTERIE_DIST_TIMEOUT`` seconds (default 300), so nothing waits forever.
+started by torchrun (``torch.distributed.run``; ``coterie run CONFIG --nproc K`` calls it, see
+:mod:`coterie.experiments.parallel`), which sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+``MASTER_PORT`` and stops the other workers when one fails; collectives time out after ``COTERIE_DIST_TIMEOUT``
+seconds (default 300), so nothing waits forever. This module holds only the process-group and sharding mechanics.
 
 Scope: objectives that reach the members through ``ensemble(x)`` are sharded. Objectives that call members
 directly (input gradients, intermediate features: PARL, DVERGE) still give the right numbers — every process then
@@ -26,17 +26,9 @@ computes and updates every member identically — but gain no speed.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import logging
 import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -48,10 +40,6 @@ from torch import Tensor, nn
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 300.0
-
-
-class WorkerFailedError(RuntimeError):
-    """A worker process of a member-parallel run exited with an error; the message names rank and exit code."""
 
 
 def shard_bounds(n: int, world_size: int, rank: int) -> tuple[int, int]:
@@ -205,184 +193,10 @@ class MemberSharding:
 def attach(ensemble: Any) -> MemberSharding:
     """Shard ``ensemble`` over the current process group; returns (and sets) ``ensemble.sharding``."""
     if not is_active():
-        raise RuntimeError("no process group with more than one process; start with --nproc K or torchrun")
+        raise RuntimeError("no process group with more than one process; start with torchrun (or --nproc K)")
     world = dist.get_world_size()
     if world > len(ensemble):
         raise ValueError(f"{world} processes for {len(ensemble)} members: use at most one process per member")
     sharding = MemberSharding(len(ensemble), dist.get_rank(), world)
     ensemble.sharding = sharding
     return sharding
-
-
-# ---------------------------------------------------------------------- launcher
-def free_port() -> int:
-    """A TCP port that is free on this host right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pump(stream: Any, rank: int, tail: collections.deque[str], echo: bool) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode(errors="replace").rstrip("\n")
-        tail.append(line)
-        if echo:
-            sys.stderr.write(f"[rank {rank}] {line}\n")
-            sys.stderr.flush()
-    stream.close()
-
-
-def launch(
-    argv: Sequence[str],
-    nproc: int,
-    *,
-    env: Mapping[str, str] | None = None,
-    timeout_s: float | None = None,
-    grace_s: float = 5.0,
-    echo: bool = True,
-) -> None:
-    """Run ``python argv...`` in ``nproc`` processes forming one process group, and wait for all of them.
-
-    Each process gets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` and
-    ``COTERIE_DIST_TIMEOUT``. Their output is forwarded line by line, prefixed with ``[rank r]``.
-
-    Args:
-        argv: arguments after the Python interpreter, e.g. ``["-m", "coterie.cli", "run", "cfg.yaml"]``.
-        nproc: number of processes (≥ 1).
-        env: extra environment variables for the workers.
-        timeout_s: wall-clock limit for the whole run (``None``: none; collectives still time out).
-        grace_s: seconds between SIGTERM and SIGKILL when stopping the remaining workers.
-        echo: forward the workers' output to this process's stderr.
-
-    Raises:
-        WorkerFailedError: a worker exited with a non-zero code (the others are stopped at once), or the run
-            exceeded ``timeout_s``.
-    """
-    if nproc < 1:
-        raise ValueError(f"nproc must be >= 1, got {nproc}")
-    base = dict(os.environ)
-    base.update(env or {})
-    base.update(
-        {
-            "WORLD_SIZE": str(nproc),
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(free_port()),
-            "COTERIE_DIST_TIMEOUT": base.get("COTERIE_DIST_TIMEOUT", str(int(DEFAULT_TIMEOUT_S))),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    procs: list[subprocess.Popen[bytes]] = []
-    tails: list[collections.deque[str]] = []
-    pumps: list[threading.Thread] = []
-    for rank in range(nproc):
-        wenv = dict(base, RANK=str(rank), LOCAL_RANK=str(rank))
-        p = subprocess.Popen(
-            [sys.executable, *argv], env=wenv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        tail: collections.deque[str] = collections.deque(maxlen=25)
-        t = threading.Thread(target=_pump, args=(p.stdout, rank, tail, echo), daemon=True)
-        t.start()
-        procs.append(p)
-        tails.append(tail)
-        pumps.append(t)
-    t0 = time.monotonic()
-    failure: str | None = None
-    try:
-        while True:
-            codes = [p.poll() for p in procs]
-            bad = [(r, c) for r, c in enumerate(codes) if c not in (None, 0)]
-            if bad:
-                rank, code = bad[0]
-                failure = f"worker rank {rank} of {nproc} exited with code {code}"
-                break
-            if all(c == 0 for c in codes):
-                break
-            if timeout_s is not None and time.monotonic() - t0 > timeout_s:
-                rank = next(r for r, c in enumerate(codes) if c is None)
-                failure = f"member-parallel run exceeded {timeout_s:.0f} s (rank {rank} still running)"
-                break
-            time.sleep(0.05)
-    finally:
-        _stop(procs, grace_s)
-        for t in pumps:
-            t.join(timeout=2.0)
-    if failure is not None:
-        rank = int(failure.split("rank ")[1].split()[0].rstrip(")"))
-        out = "\n".join(tails[rank]) or "(no output)"
-        raise WorkerFailedError(f"{failure}; the other workers were stopped. Last output of rank {rank}:\n{out}")
-
-
-def _stop(procs: Sequence[subprocess.Popen[bytes]], grace_s: float) -> None:
-    """SIGTERM the still-running workers (their whole process groups), SIGKILL after ``grace_s``."""
-    alive = [p for p in procs if p.poll() is None]
-    for p in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    for p in alive:
-        try:
-            p.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-
-
-# ---------------------------------------------------------------------- experiments
-SUPPORTED_EXPERIMENTS = ("train",)
-
-
-def worker_dir(out: Any, rank: int) -> Any:
-    """Rank 0 writes the run directory ``out``; rank r > 0 keeps its own copy in ``out/workers/rank{r}``."""
-    from pathlib import Path
-
-    return Path(out) if rank == 0 else Path(out) / "workers" / f"rank{rank}"
-
-
-def run_worker(config: Any, out: Any) -> dict[str, Any]:
-    """Run ``config`` as one process of a member-parallel group described by the environment (torchrun or
-    :func:`launch`); returns this process's results."""
-    from coterie.experiments.runner import run_config
-
-    if config.experiment not in SUPPORTED_EXPERIMENTS:
-        raise ValueError(f"member-parallel runs support experiments {SUPPORTED_EXPERIMENTS}, not {config.experiment!r}")
-    init_from_env(config.device)
-    try:
-        return run_config(config, worker_dir(out, dist.get_rank()))
-    finally:
-        shutdown()
-
-
-def run_member_parallel(config: Any, out: Any, nproc: int, timeout_s: float | None = None) -> dict[str, Any]:
-    """Run ``config`` in ``nproc`` processes (``coterie run CONFIG --nproc K``); returns rank 0's results.
-
-    The validated configuration is written to ``out/workers/config.yaml`` and every worker loads it, so all of them
-    run exactly the same experiment. Raises :class:`WorkerFailedError` when a worker fails.
-    """
-    import json
-    from pathlib import Path
-
-    import yaml
-
-    if config.experiment not in SUPPORTED_EXPERIMENTS:
-        raise ValueError(f"--nproc supports experiments {SUPPORTED_EXPERIMENTS}, not {config.experiment!r}")
-    out = Path(out)
-    (out / "workers").mkdir(parents=True, exist_ok=True)
-    cfg_path = out / "workers" / "config.yaml"
-    cfg_path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    launch(["-m", "coterie.training.distributed", str(cfg_path), str(out)], nproc, timeout_s=timeout_s)
-    return json.loads((out / "results.json").read_text())
-
-
-def _main(argv: Sequence[str]) -> int:
-    """Worker entry point: ``python -m coterie.training.distributed CONFIG.yaml OUT``."""
-    from coterie.config import load_config
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    cfg_path, out = argv
-    run_worker(load_config(cfg_path), out)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_main(sys.argv[1:]))
