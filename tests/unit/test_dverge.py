@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import coterie
 from coterie.objectives.dverge import DVERGE, feature_distillation, layer_output
@@ -101,3 +102,70 @@ def test_dverge_objective_passes_its_settings_to_the_distillation() -> None:
     assert torch.equal(obj.distill(m, x, t, "conv1"), feature_distillation(m, x, t, "conv1", 0.07, 0.007, 3,
                                                                            momentum=False))
     assert obj.config()["momentum"] is False and obj.config()["mu"] == 1.0
+
+
+# DVERGE's loss against an independent recomputation, its layer draws and warm-up.
+
+
+def tiny_ensemble(n: int = 3) -> coterie.Ensemble:
+    return coterie.Ensemble.from_factory("cnn1d", n, seed=0, channels=(4, 8), hidden=12, input_length=16)
+
+
+def test_feature_distillation_stays_feasible_and_moves_features_toward_target() -> None:
+    m = tiny_ensemble(1).members[0]
+    x, t = torch.rand(8, 16), torch.rand(8, 16)
+    d = feature_distillation(m, x, t, "conv2", eps=0.1, step_size=0.01, steps=10)
+    assert float((d - x).abs().max()) <= 0.1 + 1e-6 and float(d.min()) >= 0 and float(d.max()) <= 1
+    with torch.no_grad():
+        ft = layer_output(m, t, "conv2")
+        assert float((layer_output(m, d, "conv2") - ft).pow(2).sum()) < float(
+            (layer_output(m, x, "conv2") - ft).pow(2).sum()
+        )
+    assert m.training  # mode restored
+
+
+def test_distillation_leaves_batchnorm_statistics_alone() -> None:
+    m = coterie.models.create("resnet20", in_channels=1, width=2, blocks=1)
+    m.train()
+    before = m.bn1.running_mean.clone()
+    feature_distillation(m, torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8), "layer1.0.conv2", 0.07, 0.007, 3)
+    assert torch.equal(before, m.bn1.running_mean) and m.training
+
+
+def test_dverge_losses_equal_independent_recomputation() -> None:
+    ens = tiny_ensemble(3)
+    x, y = torch.rand(6, 16), torch.randint(0, 10, (6,))
+    obj = DVERGE(eps=0.07, step_size=0.007, steps=4)
+    obj.on_epoch_start(0, ens, torch.Generator().manual_seed(11))
+    out = obj(ens, x, y)
+    # independent: same generator stream → same layer and target permutation
+    g = torch.Generator().manual_seed(11)
+    cands = ["conv1", "conv2", "fc1"]
+    layer = cands[int(torch.randint(3, (1,), generator=g))]
+    assert obj.layer == layer
+    perm = torch.randperm(6, generator=g)
+    dist = [feature_distillation(m, x, x[perm], layer, 0.07, 0.007, 4) for m in ens.members]
+    for i, m in enumerate(ens.members):
+        expected = sum(F.cross_entropy(m(dist[j]), y) for j in range(3) if j != i)
+        assert float(out.losses[i]) == pytest.approx(float(expected), rel=1e-5)
+
+def test_dverge_layer_draws_and_warmup() -> None:
+    ens = tiny_ensemble(2)
+    obj = DVERGE(warmup_epochs=1)
+    layers = set()
+    for e in range(12):
+        obj.on_epoch_start(e, ens, torch.Generator().manual_seed(e))
+        layers.add(obj.layer)
+    assert layers <= {"conv1", "conv2", "fc1"} and len(layers) > 1
+    obj.on_epoch_start(0, ens, torch.Generator().manual_seed(0))
+    x, y = torch.rand(4, 16), torch.randint(0, 10, (4,))
+    out = obj(ens, x, y)  # warm-up epoch: clean cross-entropy
+    expected = torch.stack([F.cross_entropy(m(x), y) for m in ens.members])
+    assert torch.allclose(out.losses, expected)
+    with pytest.raises(ValueError, match="eps"):
+        DVERGE(eps=2.0)
+
+
+def test_dverge_registered_and_exported() -> None:
+    assert isinstance(coterie.objectives.create("dverge"), coterie.DVERGE)
+    assert DVERGE().config()["eps"] == 0.07 and DVERGE().config()["steps"] == 10

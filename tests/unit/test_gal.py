@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from torch import autograd, nn
@@ -74,3 +77,53 @@ def test_leaky_relu_members_use_slope_point_one() -> None:
     assert len(acts) == 3 and all(a.negative_slope == 0.1 for a in acts)
     with pytest.raises(ValueError, match="unknown activation"):
         coterie.models.create("cnn1d", activation="swish")
+
+
+# Hand computation on linear members.
+
+
+class Stack(nn.Module):
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members])
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def test_gal_matches_hand_computation_on_linear_members() -> None:
+    torch.manual_seed(1)
+    ws = [torch.randn(3, 4, dtype=torch.float64) for _ in range(3)]
+    x = torch.rand(2, 4, dtype=torch.float64)
+    y = torch.tensor([0, 2])
+    members = []
+    for w in ws:
+        lin = nn.Linear(4, 3, bias=False).double()
+        with torch.no_grad():
+            lin.weight.copy_(w)
+        members.append(lin)
+    ens = Stack(members)
+    # per sample: ∇_x CE_i = W_iᵀ (p_i − e_y); GAL = mean_b log Σ_{i<j} exp(cos)
+    expected = 0.0
+    for b in range(2):
+        gs = []
+        for w in ws:
+            p = _softmax((w @ x[b]).numpy())
+            e = np.eye(3)[int(y[b])]
+            gs.append(w.numpy().T @ (p - e))
+        cos = [gs[i] @ gs[j] / np.linalg.norm(gs[i]) / np.linalg.norm(gs[j]) for i in range(3) for j in range(i + 1, 3)]
+        expected += math.log(sum(math.exp(c) for c in cos)) / 2
+    out = GAL(lam=0.5)(ens, x, y)
+    assert float(out.terms["gal"]) == pytest.approx(expected, rel=1e-9)
+    ce = sum(F.cross_entropy(m(x), y) for m in members) / 3  # the official trainer averages the member CEs
+    assert float(out.losses.sum()) == pytest.approx(float(ce) + 0.5 * expected, rel=1e-9)
+
+
+def test_gal_registered_and_exported() -> None:
+    assert isinstance(coterie.objectives.create("gal"), coterie.GAL)
+    assert GAL().config() == {"lam": 0.5, "log_offset": 1e-20}
