@@ -1,4 +1,4 @@
-"""coterie.experiments.codeepnet_data: the recipe's cohort (v1 / v2 simulator, real file with a GPL annotation) and
+"""coterie.experiments.codeepnet.data: the recipe's cohort (v1 / v2 simulator, real file with a GPL annotation) and
 the published clocks as baselines on real Illumina IDs, end to end through `coterie run`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from coterie.cli import app
 from coterie.config import ConfigError, load_config
-from coterie.experiments.codeepnet_data import load_cohort
+from coterie.experiments.codeepnet.data import load_cohort
 
 ROOT = Path(__file__).resolve().parents[2]
 

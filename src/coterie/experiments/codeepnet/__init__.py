@@ -34,7 +34,7 @@ returns ``{"pair": CoDeepNet, "ablations": {transfer: CoDeepNet}, "single_cnn": 
 
 Modules: :mod:`.config` (the sections), :mod:`.prepare` (steps 1-3), :mod:`.search` (step 4), :mod:`.final`
 (step 5), :mod:`.run` (the experiment and its claims); data loading and clocks in
-:mod:`coterie.experiments.codeepnet_data`; figures in :mod:`coterie.report.codeepnet`.
+:mod:`.data`; figures in :mod:`coterie.report.codeepnet`.
 """
 
 from coterie.experiments.codeepnet.config import CoDeepNetConfig

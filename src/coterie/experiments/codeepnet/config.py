@@ -3,6 +3,7 @@ the genetic search, the baselines, and :class:`CoDeepNetConfig` that holds them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +13,14 @@ from coterie.cooperative.chromosome import Chromosome
 from coterie.cooperative.codeepnet import TRANSFER_MODES
 from coterie.data.methylation import CohortParams
 from coterie.experiments.registry import ExperimentConfig
+
+
+def _only_known(values: list[str], allowed: Iterable[str], what: str) -> list[str]:
+    """``values`` when each is in ``allowed``; else a one-line error naming the unknown ones and the allowed."""
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"unknown {what}(s) {bad}; allowed: {list(allowed)}")
+    return values
 
 
 class _Strict(BaseModel):
@@ -155,10 +164,7 @@ class BaselinesConfig(_Strict):
     @field_validator("sklearn")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        bad = [b for b in v if b not in SKLEARN_BASELINES]
-        if bad:
-            raise ValueError(f"unknown baseline(s) {bad}; allowed: {list(SKLEARN_BASELINES)}")
-        return v
+        return _only_known(v, SKLEARN_BASELINES, "baseline")
 
 
 class CoDeepNetConfig(ExperimentConfig):
@@ -178,7 +184,4 @@ class CoDeepNetConfig(ExperimentConfig):
     @field_validator("ablations")
     @classmethod
     def _ablations(cls, v: list[str]) -> list[str]:
-        bad = [m for m in v if m not in TRANSFER_MODES]
-        if bad:
-            raise ValueError(f"unknown transfer mode(s) {bad}; allowed: {list(TRANSFER_MODES)}")
-        return v
+        return _only_known(v, TRANSFER_MODES, "transfer mode")

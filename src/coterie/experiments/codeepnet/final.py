@@ -21,8 +21,8 @@ from coterie.cooperative.codeepnet import CoDeepNet
 from coterie.cooperative.training import fit_pair, fit_single, forward_flops, predict
 from coterie.experiments.artifacts import codeepnet as artifacts
 from coterie.experiments.codeepnet.config import CoDeepNetConfig
+from coterie.experiments.codeepnet.data import clock_models
 from coterie.experiments.codeepnet.prepare import PreparedData, train_config
-from coterie.experiments.codeepnet_data import clock_models
 from coterie.utils.io import atomic_write_bytes
 from coterie.utils.progress import progress_bar
 from coterie.utils.rundir import RunDir

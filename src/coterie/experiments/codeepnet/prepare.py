@@ -15,7 +15,7 @@ import numpy as np
 from coterie.cooperative.training import TargetScaler, TrainConfig
 from coterie.data.methylation import MethylationData, MethylationPreprocessor, split_samples
 from coterie.experiments.codeepnet.config import CoDeepNetConfig
-from coterie.experiments.codeepnet_data import load_cohort
+from coterie.experiments.codeepnet.data import load_cohort
 
 log = logging.getLogger(__name__)
 

@@ -1,21 +1,19 @@
 """Data side of ``experiment: codeepnet``: the cohort (simulated v1 / v2 or a real file with an optional platform
 annotation) and the published-clock baselines on the raw betas.
 
-Kept apart from the :mod:`coterie.experiments.codeepnet` package so that the recipe's run function stays short.
+Used by :mod:`.prepare` (the cohort) and :mod:`.final` (the clocks).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from coterie.cooperative.baselines import BaselineResult, clock_baseline
 from coterie.data.methylation import MethylationData, load_methylation, simulate_methylation, simulate_methylation_v2
-
-if TYPE_CHECKING:
-    from coterie.experiments.codeepnet.config import CoDeepNetConfig
+from coterie.experiments.codeepnet.config import CoDeepNetConfig
 
 log = logging.getLogger(__name__)
 
