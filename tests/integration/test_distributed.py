@@ -126,19 +126,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=LIMIT_S * 4)
 
 
-def test_cli_nproc_2_goes_through_torchrun(tmp_path):
-    out = tmp_path / "run"
-    res = _cli(str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out", str(out), "--nproc", "2", "--device", "cpu",
-               "--set", "epochs=1", "--set", "data.num_samples=300")
-    assert res.returncode == 0, res.stderr[-3000:]
-    env = [json.loads((out / "workers" / f"process-{r}.json").read_text()) for r in (0, 1)]
-    assert [e["RANK"] for e in env] == ["0", "1"] and [e["LOCAL_RANK"] for e in env] == ["0", "1"]
-    assert {e["WORLD_SIZE"] for e in env} == {"2"}
-    run_ids = {e["TORCHELASTIC_RUN_ID"] for e in env}  # set by torchrun only, the same for the whole group
-    assert len(run_ids) == 1 and run_ids != {None}
-    assert (out / "results.json").exists() and (out / "workers" / "rank1" / "results.json").exists()
-
-
+@pytest.mark.slow
 def test_cli_nproc_worker_failure_is_one_line_exit_1(tmp_path):
     res = _cli(str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out", str(tmp_path / "run"), "--nproc", "2",
                "--device", "cpu", "--set", "ensemble.size=1")  # 2 processes for 1 member: every worker refuses
@@ -149,7 +137,7 @@ def test_cli_nproc_worker_failure_is_one_line_exit_1(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_run_nproc_2(tmp_path):
+def test_cli_run_nproc_2_goes_through_torchrun_and_equals_one_process(tmp_path):
     out = tmp_path / "run"
     res = subprocess.run(
         [
@@ -172,6 +160,13 @@ def test_cli_run_nproc_2(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     for name in ("config.yaml", "metrics.jsonl", "results.json"):
         assert (out / name).exists(), name
+    # the workers were started by torchrun: its environment, one run id for the group, local ranks 0 and 1
+    env = [json.loads((out / "workers" / f"process-{r}.json").read_text()) for r in (0, 1)]
+    assert [e["RANK"] for e in env] == ["0", "1"] and [e["LOCAL_RANK"] for e in env] == ["0", "1"]
+    assert {e["WORLD_SIZE"] for e in env} == {"2"}
+    run_ids = {e["TORCHELASTIC_RUN_ID"] for e in env}
+    assert len(run_ids) == 1 and run_ids != {None}
+    assert (out / "workers" / "rank1" / "results.json").exists()
     assert list((out / "checkpoints").glob("*.safetensors"))
     single = tmp_path / "single"
     res1 = subprocess.run(
