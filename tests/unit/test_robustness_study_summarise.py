@@ -94,3 +94,20 @@ def test_collect(tmp_path: Path) -> None:
     (tmp_path / "run2" / "results.json").write_text(json.dumps(res))
     with pytest.raises(ValueError, match="disagrees"):
         S.collect([tmp_path / "run", tmp_path / "run2"], runs, tmp_path / "diversity.csv")
+
+
+def test_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "runs.csv"
+    _write(p)
+    rows = S.load(p)
+    S.checks(rows, "vote")  # no BIM rows at the grid's ends
+    assert "C0 calibration: awaiting seeds" in capsys.readouterr().out
+    monkeypatch.setattr(S, "EPS_GRID", [0.07])
+    S.checks(rows, "vote")
+    out = capsys.readouterr().out
+    # U BIM at 0.07: mean 0.12 over clean 0.92 = 0.13 < 0.5; parl 25 % >= 10 % at the largest ε -> not met
+    assert "keeps 0.13 of clean; at ε=0.07 unprotected 12.0 %, parl 25.0 %: NOT met" in out
+    assert "C1 clean test accuracy >= 0.85: met" in out
+    S.checks([{**r, "accuracy": 0.84} if r["setting"] == "clean" and r["seed"] == 2 and r["method"] == "parl"
+              else r for r in rows], "vote")
+    assert "NOT met [('parl', 2, 0.84)]" in capsys.readouterr().out

@@ -158,6 +158,25 @@ def clean_claims(rows: Rows, rule: str) -> None:
          f"/3 − /7 {100 * mean37:+.1f} ± {100 * ci37:.1f} pp (n={n37}): {v6}")
 
 
+def checks(rows: Rows, rule: str) -> None:
+    """C0 (calibration: unprotected transfer BIM at the smallest ε keeps ≥ 50 % of its clean accuracy; every method
+    < 10 % at the largest) and C1 (every target's clean test accuracy ≥ 0.85 in every seed)."""
+    lo, hi = min(EPS_GRID), max(EPS_GRID)
+    u_clean = stat(list(per_seed(rows, "unprotected", "clean", "clean", 0.0, rule).values()))[0]
+    u_lo = stat(list(per_seed(rows, "unprotected", "blackbox", "bim", lo, rule).values()))[0]
+    top = {m: stat(list(per_seed(rows, m, "blackbox", "bim", hi, rule).values()))[0] for m in [*METHODS, *K_METHODS]}
+    top = {m: v for m, v in top.items() if not math.isnan(v)}
+    if math.isnan(u_lo) or not top:
+        _say("C0 calibration: awaiting seeds")
+    else:
+        ok0 = u_lo / u_clean >= 0.5 and all(v < 0.10 for v in top.values())
+        _say(f"C0 calibration: unprotected BIM at ε={lo:g} keeps {u_lo / u_clean:.2f} of clean; at ε={hi:g} "
+             + ", ".join(f"{m} {100 * v:.1f} %" for m, v in top.items()) + f": {'met' if ok0 else 'NOT met'}")
+    low = [(r["method"], r["seed"], r["accuracy"]) for r in rows
+           if r["setting"] == "clean" and r["rule"] == rule and r["accuracy"] < 0.85]
+    _say(f"C1 clean test accuracy >= 0.85: {'met' if not low else f'NOT met {low}'}")
+
+
 def diversity(path: Path) -> None:
     """H5 (Fig. 2): mean CKA and gradient cosine per method, and the paired U − PARL difference of mean CKA."""
     if not path.exists():
@@ -188,6 +207,7 @@ def report(rows: Rows, div_path: Path) -> None:
         curves(rows, "blackbox", rule, [*METHODS, "parl-5", "parl-3"], EPS_GRID)
         curves(rows, "whitebox", rule, METHODS, WB_EPS)
         _say(f"\n### readings ({rule})")
+        checks(rows, rule)
         clean_claims(rows, rule)
         iterative = ["bim", "mim", "pgd"]
         parl4 = ["parl"] * 4

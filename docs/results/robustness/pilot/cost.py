@@ -29,7 +29,7 @@ from coterie.experiments.robustness import all_methods, scale_splits
 from coterie.experiments.robustness.train import make_ensemble, train_ensemble
 from coterie.objectives.independent import Independent
 
-PILOT_STEPS = 4
+PILOT_STEPS = 8
 
 
 def _say(line: str) -> None:
@@ -37,12 +37,17 @@ def _say(line: str) -> None:
 
 
 def _train_cost(cfg, splits, m, tmp: Path) -> float:
-    """Core-seconds per training step of method ``m`` (``None``: plain cross-entropy), over PILOT_STEPS steps."""
-    small = cfg.model_copy(update={"max_steps_per_epoch": PILOT_STEPS, "cka": False})
-    obj = Independent() if m is None else build_objective(m.objective)
-    t = time.process_time()
-    train_ensemble(small, splits, obj, (0, 0), 1, tmp / (m.label.replace("/", "_") if m else "ce"), method=m)
-    return (time.process_time() - t) / PILOT_STEPS
+    """Core-seconds per training step of method ``m`` (``None``: plain cross-entropy): one epoch of 2 + PILOT_STEPS
+    steps minus one of 2 steps (so the per-epoch validation pass and set-up cancel), divided by PILOT_STEPS."""
+    spent = []
+    for steps in (2, 2 + PILOT_STEPS):
+        small = cfg.model_copy(update={"max_steps_per_epoch": steps, "cka": False})
+        obj = Independent() if m is None else build_objective(m.objective)
+        t = time.process_time()
+        train_ensemble(small, splits, obj, (0, 0), 1, tmp / f"{m.label if m else 'ce'}-{steps}".replace("/", "_"),
+                       method=m)
+        spent.append(time.process_time() - t)
+    return (spent[1] - spent[0]) / PILOT_STEPS
 
 
 def _grad_cost(cfg, splits) -> float:
@@ -62,6 +67,7 @@ def main(study: str, selection: str | None = None) -> None:
     splits, _ = scale_splits(build_splits(cfg.data, cfg.seed), cfg.input_scaling)
     tmp = Path("/tmp/robustness-cost-pilot")
     steps_per_epoch = math.ceil(len(splits.train) / cfg.batch_size)
+    _train_cost(cfg, splits, None, tmp / "warm-up")  # one-off costs (first calls, allocations) are not counted
     ce = _train_cost(cfg, splits, None, tmp)
     rows = [("surrogate (CE)", ce, cfg.epochs * steps_per_epoch)]
     for m in all_methods(cfg):
@@ -97,6 +103,7 @@ def main(study: str, selection: str | None = None) -> None:
             c = ce if m.objective.name == "independent" else _train_cost(scfg, splits, m, tmp)
             sel += c * ((m.epochs or scfg.epochs) - pre) * steps_per_epoch + ce * pre * steps_per_epoch
         sel += g * scfg.attack.steps * len(scfg.attack.eps) * len(scfg.attack.names)
+        _say(f"(selection: {len(all_methods(scfg))} targets + surrogate, {scfg.epochs} epochs each)")
         _say(f"selection run {Path(selection).name} (once): {sel / 60:.1f} core-min = {sel / 3600:.2f} core-h")
 
 
