@@ -96,7 +96,10 @@ def names() -> list[str]:
 
 
 def _load_builtin() -> None:
-    """Import the modules that register the built-in experiments (lazily, to keep ``import coterie`` light)."""
+    """Import the modules that register the built-in experiments (lazily, to keep ``import coterie`` light).
+
+    The one place a layer loads modules of a higher one, by name, as a plugin registry does: nothing here depends
+    on what they contain, only on their registering themselves."""
     import importlib
 
     for mod in BUILTIN_MODULES:
