@@ -53,6 +53,10 @@ def test_verdicts() -> None:
     assert S.verdict(["better", "worse", "worse", "tie"]) == "does not hold"
     assert S.verdict(["tie", "tie"]) == "does not hold"
     assert S.verdict(["better", "n/a"]) == "awaiting seeds"
+    # "at par" claims: ties count for the claim
+    assert S.verdict_par(["tie", "tie", "better", "tie"]) == "holds"
+    assert S.verdict_par(["tie", "tie", "worse", "tie"]) == "weaker"
+    assert S.verdict_par(["tie", "worse"]) == "does not hold"
 
 
 def test_printed_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
