@@ -55,3 +55,16 @@ def test_split_samples_limits() -> None:
         split_samples(np.array([20.0, 30.0, 40.0]), 0.2, 0.2, seed=0)
     tr, va, te = split_samples(np.array([20.0, 30.0]), 0.0, 0.0, seed=0)  # no validation or test asked for
     assert (len(tr), len(va), len(te)) == (2, 0, 0)
+
+
+def test_missing_data_file_is_bad_input(tmp_path):
+    """A --data-file that does not exist: one line, exit 2 (bad input), not a failed run (exit 1)."""
+    from typer.testing import CliRunner
+
+    from coterie.cli import app
+
+    res = CliRunner().invoke(
+        app, ["run", "codeepnet-age-ci", "--out", str(tmp_path / "run"), "--data-file", str(tmp_path / "nope.csv")]
+    )
+    assert res.exit_code == 2, res.output
+    assert "methylation data file not found" in res.output

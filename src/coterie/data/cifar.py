@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from coterie.data.dataset import TensorData
-from coterie.utils.errors import InputError
+from coterie.utils.errors import MissingFileError
 
 URLS = {
     "cifar10": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
@@ -54,13 +54,9 @@ def read_batch(path: Path) -> dict[bytes, Any]:
     return obj
 
 
-class DataFilesMissingError(InputError, FileNotFoundError):
-    """A dataset's files are not where the config says (the CLI exits 2: bad input, not a failed run)."""
-
-
-def _missing(name: str, data_dir: Path, expected: Path) -> DataFilesMissingError:
+def _missing(name: str, data_dir: Path, expected: Path) -> MissingFileError:
     folder = "cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"
-    return DataFilesMissingError(
+    return MissingFileError(
         f"{name}: {expected} not found. Download {URLS[name]} (python version), unpack it so that "
         f"{data_dir / folder}/ exists, and pass --data-dir {data_dir} (or data.data_dir in the config)."
     )

@@ -9,3 +9,8 @@ class InputError(ValueError):
 
     The message is one line naming what is wrong and what is allowed; ``coterie`` prints it and exits with 2.
     """
+
+
+class MissingFileError(InputError, FileNotFoundError):
+    """A file the user named (a data file, a dataset's folder) does not exist: bad input (exit 2), and still a
+    ``FileNotFoundError`` for callers that catch that."""

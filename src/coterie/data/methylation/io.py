@@ -15,6 +15,7 @@ from coterie.data.methylation.annotation import arrange
 from coterie.data.methylation.core import NA_STRINGS, MethylationData, MethylationFormatError
 from coterie.data.methylation.files import importable, open_text
 from coterie.data.methylation.geo import read_geo_series_matrix
+from coterie.utils.errors import MissingFileError
 
 
 def read_methylation_table(
@@ -100,7 +101,7 @@ def load_methylation(
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"methylation data file not found: {path}")
+        raise MissingFileError(f"methylation data file not found: {path}")
     if path.suffix.lower() not in (".parquet", ".pq"):
         with open_text(path) as fh:
             first = fh.readline()
