@@ -1,5 +1,6 @@
-"""Selection runs of the robustness recipe: ``attack.eval_split: val`` measures on validation data, and
-``pretrain_epochs`` spends part of a method's budget on cross-entropy (DVERGE), at CI size."""
+"""Selection runs of the robustness recipe at CI size: ``attack.eval_split: val`` measures clean and attacked
+accuracy on validation data, candidates labelled ``<method>@<value>`` feed the selection rule, and DVERGE's
+cross-entropy warm-up counts inside the common epoch budget."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def _raw() -> dict:
     raw = yaml.safe_load((CONFIGS / "robustness-ci.yaml").read_text())
     methods = [
         {"label": "unprotected", "objective": {"name": "independent"}},
-        {"label": "DVERGE@0.05", "objective": {"name": "dverge", "params": {"eps": 0.05, "steps": 2}},
-         "pretrain_epochs": 1},
+        {"label": "DVERGE@0.05",
+         "objective": {"name": "dverge", "params": {"eps": 0.05, "steps": 2, "warmup_epochs": 1}}},
         {"label": "PARL@0.5", "objective": {"name": "parl", "params": {"gamma2": 0.5, "layers": 2}}},
     ]
     attack = {"names": ["bim"], "eps": [0.03], "whitebox": False, "steps": 2, "n_eval": 24, "eval_split": "val"}
@@ -47,18 +48,17 @@ def test_selection_run_on_validation(tmp_path: Path) -> None:
         got = [r["accuracy"] for r in res["records"] if r["method"] == label and r["setting"] == "clean"
                and r["rule"] == "vote"]
         assert got == [pytest.approx(want)]
-    # DVERGE's budget: 1 epoch of cross-entropy then 1 of DVERGE = the 2 epochs of every other method
-    dv = tmp_path / "repeat0" / "DVERGE@0.05"
-    assert len((dv / "pretrain" / "metrics.jsonl").read_text().splitlines()) == 1
-    assert len((dv / "metrics.jsonl").read_text().splitlines()) == 1
+    # DVERGE's budget: 1 epoch of cross-entropy warm-up then 1 of DVERGE = the 2 epochs of every other method
     assert res["repeats"][0]["train"]["DVERGE@0.05"]["epochs"] == 2 == res["repeats"][0]["train"]["PARL@0.5"]["epochs"]
+    epochs = [json.loads(line) for line in (tmp_path / "repeat0" / "DVERGE@0.05" / "metrics.jsonl").open()]
+    assert [e["train_layer"] >= 0 for e in epochs] == [False, True]  # layer -1: the warm-up epoch is plain CE
     chosen, cands, _ = select(json.loads((tmp_path / "results.json").read_text())["records"], tolerance=1.0)
     assert {m: c.value for m, c in chosen.items()} == {"DVERGE": "0.05", "PARL": "0.5"}
     assert len(cands) == 2
 
 
-def test_pretrain_must_leave_epochs() -> None:
+def test_eval_split_is_validated() -> None:
     raw = _raw()
-    raw["methods"][1]["pretrain_epochs"] = 2
-    with pytest.raises((ConfigError, ValueError), match="pretrain_epochs must be below its epochs"):
+    raw["attack"]["eval_split"] = "train"
+    with pytest.raises((ConfigError, ValueError), match="eval_split"):
         load_config(raw)

@@ -42,12 +42,22 @@ def _train_cost(cfg, splits, m, tmp: Path) -> float:
     spent = []
     for steps in (2, 2 + PILOT_STEPS):
         small = cfg.model_copy(update={"max_steps_per_epoch": steps, "cka": False})
-        obj = Independent() if m is None else build_objective(m.objective)
+        obj = Independent() if m is None else build_objective(m.objective.model_copy(update={"params": _no_warmup(m)}))
         t = time.process_time()
         train_ensemble(small, splits, obj, (0, 0), 1, tmp / f"{m.label if m else 'ce'}-{steps}".replace("/", "_"),
                        method=m)
         spent.append(time.process_time() - t)
     return (spent[1] - spent[0]) / PILOT_STEPS
+
+
+def _warmup(m) -> int:
+    """Epochs of plain cross-entropy at the start of a method's budget (DVERGE's ``warmup_epochs``)."""
+    return int(m.objective.params.get("warmup_epochs", 0))
+
+
+def _no_warmup(m) -> dict:
+    """The method's objective parameters with the warm-up switched off (its own steps are measured)."""
+    return {**m.objective.params, **({"warmup_epochs": 0} if "warmup_epochs" in m.objective.params else {})}
 
 
 def _grad_cost(cfg, splits) -> float:
@@ -72,7 +82,7 @@ def main(study: str, selection: str | None = None) -> None:
     rows = [("surrogate (CE)", ce, cfg.epochs * steps_per_epoch)]
     for m in all_methods(cfg):
         e = m.epochs or cfg.epochs
-        pre = m.pretrain_epochs or 0
+        pre = _warmup(m)
         rows.append((f"{m.label} ({m.objective.name})", _train_cost(cfg, splits, m, tmp), (e - pre) * steps_per_epoch))
         if pre:
             rows.append((f"{m.label} pre-training (CE)", ce, pre * steps_per_epoch))
@@ -99,7 +109,7 @@ def main(study: str, selection: str | None = None) -> None:
         scfg = load_config(yaml.safe_load(Path(selection).read_text()))
         sel = ce * scfg.epochs * steps_per_epoch
         for m in all_methods(scfg):
-            pre = m.pretrain_epochs or 0
+            pre = _warmup(m)
             c = ce if m.objective.name == "independent" else _train_cost(scfg, splits, m, tmp)
             sel += c * ((m.epochs or scfg.epochs) - pre) * steps_per_epoch + ce * pre * steps_per_epoch
         sel += g * scfg.attack.steps * len(scfg.attack.eps) * len(scfg.attack.names)

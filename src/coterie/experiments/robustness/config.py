@@ -22,8 +22,6 @@ class MethodConfig(Strict):
     merged over ``model.kwargs`` for this method's members. GAL's official run uses both: Gaussian noise
     (``augment: {gaussian_noise_std: 0.045, gaussian_noise_prob: 0.5}`` on top of the others' augmentation) and
     leaky-ReLU members (``model_kwargs: {activation: leaky_relu}``) — see :mod:`coterie.objectives.gal`.
-    ``pretrain_epochs`` P spends the first P of the method's epochs on independent cross-entropy and the rest on its
-    objective (the official DVERGE code starts from pre-trained members), so its budget equals the others'.
     """
 
     label: str
@@ -32,9 +30,6 @@ class MethodConfig(Strict):
     init_from: str | None = None
     augment: dict[str, Any] | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    pretrain_epochs: int | None = Field(
-        default=None, ge=1, description="the first epochs of this method's budget: plain cross-entropy (DVERGE)"
-    )
 
     @field_validator("augment")
     @classmethod
@@ -155,9 +150,6 @@ class RobustnessConfig(ExperimentConfig):
         for i, m in enumerate(self.methods):
             if m.init_from is not None and m.init_from not in labels[:i]:
                 raise ValueError(f"method {m.label!r}: init_from {m.init_from!r} must name an earlier method")
-            if m.pretrain_epochs is not None and m.pretrain_epochs >= (m.epochs or self.epochs):
-                raise ValueError(f"method {m.label!r}: pretrain_epochs must be below its epochs, "
-                                 f"got {m.pretrain_epochs} of {m.epochs or self.epochs}")
         if self.parl_ablation and self.parl_label not in labels:
             raise ValueError(f"parl_ablation needs a method labelled {self.parl_label!r}")
         if any(k < 1 for k in self.parl_ablation):

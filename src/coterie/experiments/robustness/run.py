@@ -65,16 +65,10 @@ def train_targets(
     for m in all_methods(cfg):
         log.info("repeat %d: training %s (%s %s)", repeat, m.label, m.objective.name, m.objective.params)
         init_state = copy.deepcopy(targets[m.init_from].state_dict()) if m.init_from else None
-        epochs, mdir, pre_hist = m.epochs or cfg.epochs, rdir / m.label.replace("/", "_"), []
-        if m.pretrain_epochs:
-            pre, pre_hist = train_ensemble(cfg, splits, Independent(), (seed * 1000, seed), m.pretrain_epochs,
-                                           mdir / "pretrain", method=m, init_state=init_state)
-            init_state, epochs = copy.deepcopy(pre.state_dict()), epochs - m.pretrain_epochs
         ens, hist = train_ensemble(
-            cfg, splits, build_objective(m.objective), (seed * 1000, seed), epochs, mdir, method=m,
-            init_state=init_state,
+            cfg, splits, build_objective(m.objective), (seed * 1000, seed), m.epochs or cfg.epochs,
+            rdir / m.label.replace("/", "_"), method=m, init_state=init_state,
         )
-        hist = pre_hist + hist
         targets[m.label] = ens
         train[m.label] = {
             "epochs": len(hist),
