@@ -63,8 +63,9 @@ def test_collect_builds_rows_from_a_run_directory(tmp_path: Path) -> None:
     run.mkdir()
     (run / "config.yaml").write_text(yaml.safe_dump({"seed": 3, "parents": {"data": "overlapping", "fraction": 0.25}}))
     parents = [{"member": 0, "val_acc": 0.6, "test_acc": 0.7}, {"member": 1, "val_acc": 0.65, "test_acc": 0.62}]
+    hist = {"alpha": 0.9, "best_generation": 1, "best": [0.5, 0.55], "best_fitness": 0.6}
     merged = {"mega-scalar": {"val_acc": 0.66, "test_acc": 0.64, "seconds": 2.0,
-                              "cost": {"rss_peak_delta_bytes": 3 * 2**20}}}
+                              "cost": {"rss_peak_delta_bytes": 3 * 2**20}, "history": hist}}
     res = {"pair": {"parents": parents, "ensemble_test_acc": 0.71, "ensemble_val_acc": 0.67, "merged": merged},
            "hierarchy": {"parents": parents, "ensemble_test_acc": 0.7, "merged": {}}}
     (run / "results.json").write_text(json.dumps(res))
@@ -74,6 +75,9 @@ def test_collect_builds_rows_from_a_run_directory(tmp_path: Path) -> None:
     assert rows[0]["test_acc"] == 0.62 and rows[0]["val_acc"] == 0.65  # chosen on validation, not test
     assert all(r["best_parent_test_acc"] == 0.7 for r in rows)
     assert rows[2]["rss_peak_mib"] == 3.0
+    # min(0.9, 0.1) = 0.1 from the nearer parent; best from generation 1; 0.6 − 0.5 added by the generations
+    assert rows[2]["alpha_end_dist"] == pytest.approx(0.1) and rows[2]["gen1_share"] == 1.0
+    assert rows[2]["ga_gain"] == pytest.approx(0.1)
     mod.write_csv(rows, tmp_path / "runs.csv")
     back = mod.read_csv(tmp_path / "runs.csv")
     assert back[2]["test_acc"] == 0.64 and back[1]["val_acc"] == 0.67

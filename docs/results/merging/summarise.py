@@ -10,7 +10,10 @@ overlapping-<f>), ``method`` (a merge variant such as ``mega-scalar``, or ``ense
 the parents' probabilities — or ``best-parent-val`` — the parent with the highest validation accuracy), ``level``
 (``pair``: members 0 and 1; ``hierarchy``: 8 → 1), ``val_acc``, ``test_acc`` and ``best_parent_test_acc`` (the best
 parent by TEST accuracy, the paper's "above both / all parents" yardstick); optional ``seconds`` and
-``rss_peak_mib`` (merge cost) and ``parents_test_mean``.
+``rss_peak_mib`` (merge cost), ``parents_test_mean`` and, for MeGA, three descriptive figures averaged over its
+merges (1 for a pair, 7 for a hierarchy): ``alpha_end_dist`` (scalar genome: distance of the returned α to the nearer
+parent, min(α, 1 − α)), ``gen1_share`` (share of merges whose returned individual was first scored in generation 1)
+and ``ga_gain`` (best fitness returned minus the best fitness of generation 1: what the generations added, Fig. 2).
 
 Pre-registered analysis (README "Hypotheses"): for each setting × level and each method, Δ = test accuracy minus a
 reference, paired by seed, summarised by its mean over seeds, the two-sided 95 % Student-t interval of that mean and
@@ -34,7 +37,7 @@ from scipy.stats import t as student_t
 
 HERE = Path(__file__).resolve().parent
 COLUMNS = ("seed", "setting", "method", "level", "val_acc", "test_acc", "best_parent_test_acc")
-EXTRA = ("seconds", "rss_peak_mib", "parents_test_mean")
+EXTRA = ("seconds", "rss_peak_mib", "parents_test_mean", "alpha_end_dist", "gen1_share", "ga_gain")
 HEADLINE = "mega-scalar"  # the paper's configuration: scalar α, no alignment, no BatchNorm repair
 MARGIN = 0.005
 REFERENCES = ("best-parent-test", "best-parent-val", "average", "ensemble")
@@ -45,6 +48,20 @@ def _setting(cfg: dict) -> str:
     p = cfg.get("parents") or {}
     data = p.get("data", "same")
     return f"overlapping-{p['fraction']:g}" if data == "overlapping" else data
+
+
+def _mega_figures(r: dict) -> dict:
+    """alpha_end_dist, gen1_share, ga_gain of one MeGA variant (pair: its history; hierarchy: every level's merges)."""
+    hist = [r["history"]] if "history" in r else [m["history"] for lv in r.get("levels", []) for m in lv
+                                                   if m.get("history")]
+    if not hist:
+        return {}
+    alphas = [h["alpha"] for h in hist if isinstance(h.get("alpha"), float)]
+    out = {"gen1_share": sum(h["best_generation"] == 1 for h in hist) / len(hist),
+           "ga_gain": sum(h["best_fitness"] - h["best"][0] for h in hist) / len(hist)}
+    if alphas:
+        out["alpha_end_dist"] = sum(min(a, 1 - a) for a in alphas) / len(alphas)
+    return out
 
 
 def _level_rows(seed: int, setting: str, level: str, block: dict) -> list[dict]:
@@ -61,7 +78,8 @@ def _level_rows(seed: int, setting: str, level: str, block: dict) -> list[dict]:
         cost = r.get("cost") or {}
         rss = cost.get("rss_peak_delta_bytes")
         rows.append({**base, "method": name, "val_acc": r["val_acc"], "test_acc": r["test_acc"],
-                     "seconds": r.get("seconds", ""), "rss_peak_mib": "" if rss is None else rss / 2**20})
+                     "seconds": r.get("seconds", ""), "rss_peak_mib": "" if rss is None else rss / 2**20,
+                     **_mega_figures(r)})
     return rows
 
 
@@ -181,11 +199,23 @@ def claims(rows: list[dict]) -> list[str]:
     return [*out, ""]
 
 
+def descriptive(rows: list[dict]) -> list[str]:
+    """Not pre-registered: where MeGA's returned individual sits and what the generations added (means over seeds)."""
+    out = ["## Descriptive (not pre-registered): MeGA's returned individual", "",
+           "| setting / level | method | min(α, 1 − α) | share from generation 1 | fitness gain over generation 1 |",
+           "|---|---|---|---|---|"]
+    for setting, level, m in sorted({(r["setting"], r["level"], r["method"]) for r in rows if "mega" in r["method"]}):
+        g = [r for r in rows if (r["setting"], r["level"], r["method"]) == (setting, level, m)]
+        out.append(f"| {setting} / {level} | {m} | {_fmt(_mean([r.get('alpha_end_dist') for r in g]))} | "
+                   f"{_fmt(_mean([r.get('gen1_share') for r in g]))} | {_fmt(_mean([r.get('ga_gain') for r in g]))} |")
+    return [*out, ""]
+
+
 def summarise(rows: list[dict]) -> str:
     lines = ["# Merging study v2: every number the README quotes", ""]
     for setting, level in sorted({(r["setting"], r["level"]) for r in rows}):
         lines += report_group([r for r in rows if (r["setting"], r["level"]) == (setting, level)], setting, level)
-    return "\n".join(lines + claims(rows))
+    return "\n".join(lines + claims(rows) + descriptive(rows))
 
 
 def pilot(folder: Path) -> str:
