@@ -9,7 +9,7 @@ import torch
 from coterie.config import validate_config
 from coterie.data import load_splits
 from coterie.data.augment import BatchAugment
-from coterie.experiments.build import build_ensemble, build_objective, build_trainer
+from coterie.experiments.build import build_ensemble, build_objective, build_trainer, trainer_from_sections
 from coterie.experiments.robustness import all_methods, validate_objectives
 from coterie.experiments.runner import run_config
 
@@ -66,3 +66,28 @@ def test_robustness_method_augment_overrides_data_and_is_checked_before_training
     with pytest.raises(ValueError, match=r"method 'unprotected': data.augment \['horizontal_flip'\] needs images"):
         validate_objectives(cfg, flat)
     assert torch.equal(flat.train.x, splits.train.x.flatten(1))
+
+
+def test_trainer_from_sections_maps_every_optimiser_and_schedule_field():
+    cfg = validate_config({
+        "data": {"name": "digits", "val_fraction": 0.2},
+        "model": {"name": "mlp", "kwargs": {"hidden": [8]}},
+        "optimizer": {"name": "adamw", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.01, "nesterov": True},
+        "schedule": {"name": "multistep", "milestones": [2, 4], "gamma": 0.3, "step_size": 7, "warmup_epochs": 1},
+        "epochs": 6, "batch_size": 32, "seed": 4, "device": "cpu", "data_order": "per_member", "frozen": [1],
+    })
+    splits = load_splits("digits", val_fraction=0.2, seed=0)
+    ens = build_ensemble(cfg.model, cfg.ensemble, splits, 0)
+    tr = build_trainer(cfg, ens, build_objective(cfg.objective))
+    got = {k: getattr(tr, k) for k in ("optimizer", "lr", "momentum", "weight_decay", "nesterov", "schedule",
+                                       "milestones", "gamma", "step_size", "warmup_epochs", "epochs", "batch_size",
+                                       "seed", "device", "data_order", "frozen")}
+    assert got == {"optimizer": "adamw", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.01, "nesterov": True,
+                   "schedule": "multistep", "milestones": (2, 4), "gamma": 0.3, "step_size": 7, "warmup_epochs": 1,
+                   "epochs": 6, "batch_size": 32, "seed": 4, "device": "cpu", "data_order": "per_member",
+                   "frozen": (1,)}
+    # another experiment's epochs / seed / options, the Trainer's defaults for everything else
+    other = trainer_from_sections(ens, build_objective(cfg.objective), cfg, cfg.optimizer, cfg.schedule, epochs=2,
+                                  batch_size=16, seed=9, progress=False)
+    assert (other.epochs, other.batch_size, other.seed, other.progress, other.lr) == (2, 16, 9, False, 0.003)
+    assert other.data_order == "shared" and other.frozen == () and other.callbacks == []

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from coterie import models, objectives
-from coterie.config import DataConfig, EnsembleConfig, ModelConfig, ObjectiveConfig, TrainConfig
+from coterie.config import (
+    DataConfig,
+    EnsembleConfig,
+    ModelConfig,
+    ObjectiveConfig,
+    OptimizerConfig,
+    ScheduleConfig,
+    TrainConfig,
+)
 from coterie.data import Splits, load_splits
 from coterie.data.augment import BatchAugment, build_augment
 from coterie.ensemble import Ensemble
@@ -83,32 +91,72 @@ def build_trainer(
 ) -> Trainer:
     """A Trainer configured from a :class:`TrainConfig`; ``input_shape`` (per sample, ``splits.input_shape``) is
     needed when ``cfg.data.augment`` asks for augmentation of the training batches."""
-    return Trainer(
+    return trainer_from_sections(
         ensemble,
         objective,
-        optimizer=cfg.optimizer.name,
-        lr=cfg.optimizer.lr,
-        momentum=cfg.optimizer.momentum,
-        weight_decay=cfg.optimizer.weight_decay,
-        nesterov=cfg.optimizer.nesterov,
-        schedule=cfg.schedule.name,
-        step_size=cfg.schedule.step_size,
-        gamma=cfg.schedule.gamma,
-        milestones=tuple(cfg.schedule.milestones),
-        warmup_epochs=cfg.schedule.warmup_epochs,
+        cfg,
+        cfg.optimizer,
+        cfg.schedule,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         seed=cfg.seed,
-        device=cfg.device,
+        run_dir=run_dir,
+        augment=build_data_augment(cfg.data, input_shape),
         data_order=cfg.data_order,
         bootstrap=cfg.bootstrap,
         amp=cfg.amp,
         frozen=tuple(cfg.frozen),
-        run_dir=run_dir,
         checkpoint_every=cfg.checkpoint_every,
         max_steps_per_epoch=cfg.max_steps_per_epoch,
+    )
+
+
+def trainer_from_sections(
+    ensemble: Ensemble,
+    objective: Objective,
+    cfg: ExperimentConfig,
+    optimizer: OptimizerConfig,
+    schedule: ScheduleConfig,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    run_dir: Any = None,
+    augment: BatchAugment | None = None,
+    **options: Any,
+) -> Trainer:
+    """The one mapping of config sections to a :class:`~coterie.training.Trainer`, used by every experiment.
+
+    ``optimizer`` and ``schedule`` are the config's sections; ``cfg`` gives ``device`` and the ``log:`` callbacks
+    (TensorBoard into ``run_dir``); ``epochs``, ``batch_size`` and ``seed`` (the data-order seed) are explicit because
+    experiments take them from different fields. ``options`` are passed to the Trainer as they are (``data_order``,
+    ``frozen``, ``progress``, ``max_steps_per_epoch``, ...); the Trainer's defaults hold for the rest.
+
+    Example (a MergeConfig): ``trainer_from_sections(ens, Independent(), cfg, cfg.optimizer, cfg.schedule,
+    epochs=cfg.epochs, batch_size=cfg.batch_size, seed=seed, run_dir=d, augment=build_data_augment(cfg.data,
+    splits.input_shape), data_order=order)``.
+    """
+    return Trainer(
+        ensemble,
+        objective,
+        optimizer=optimizer.name,
+        lr=optimizer.lr,
+        momentum=optimizer.momentum,
+        weight_decay=optimizer.weight_decay,
+        nesterov=optimizer.nesterov,
+        schedule=schedule.name,
+        step_size=schedule.step_size,
+        gamma=schedule.gamma,
+        milestones=tuple(schedule.milestones),
+        warmup_epochs=schedule.warmup_epochs,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        device=cfg.device,
+        run_dir=run_dir,
         callbacks=log_callbacks(cfg, run_dir),
-        augment=build_data_augment(cfg.data, input_shape),
+        augment=augment,
+        **options,
     )
 
 

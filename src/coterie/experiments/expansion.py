@@ -35,14 +35,13 @@ import torch
 from pydantic import Field
 
 import coterie.experiments.sweep_colearn  # noqa: F401  (registers ``experiment: colearn``)
-from coterie import models
 from coterie.analysis.agreement import decision_border_mask
 from coterie.config import DataConfig, ModelConfig, OptimizerConfig, ScheduleConfig
 from coterie.data import Splits
 from coterie.data.augment import BatchAugment
 from coterie.ensemble import Ensemble
 from coterie.experiments.artifacts import expansion as artifacts
-from coterie.experiments.build import build_data_augment, build_splits, infer_model_kwargs, log_callbacks
+from coterie.experiments.build import build_data_augment, build_splits, resolved_model_kwargs, trainer_from_sections
 from coterie.experiments.registry import ExperimentConfig, register
 from coterie.metrics import ensemble_summary
 from coterie.objectives import CoLearning
@@ -77,25 +76,17 @@ class ExpansionConfig(ExperimentConfig):
 
 
 def _new_members(cfg: ExpansionConfig, splits: Splits, n: int, seed: int) -> list[torch.nn.Module]:
-    kwargs = infer_model_kwargs(cfg.model.name, splits.input_shape, splits.num_classes, cfg.model.kwargs)
-    out = []
-    for i in range(n):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed + i)
-            out.append(models.create(cfg.model.name, **kwargs))
-    return out
+    """``n`` fresh members of the model section, member i initialised from ``seed + i``."""
+    kwargs = resolved_model_kwargs(cfg.model, splits)
+    return list(Ensemble.from_factory(cfg.model.name, n, seed=seed, executor="loop", **kwargs).members)
 
 
 def _trainer(cfg: ExpansionConfig, ens: Ensemble, beta_bar: float, epochs: int, run_dir: Path, seed: int,
              frozen: tuple[int, ...] = (), augment: BatchAugment | None = None) -> Trainer:
-    return Trainer(
-        ens, CoLearning(beta_bar, normalize=True), optimizer=cfg.optimizer.name, lr=cfg.optimizer.lr,
-        momentum=cfg.optimizer.momentum, weight_decay=cfg.optimizer.weight_decay, nesterov=cfg.optimizer.nesterov,
-        schedule=cfg.schedule.name, step_size=cfg.schedule.step_size, gamma=cfg.schedule.gamma, epochs=epochs,
-        milestones=tuple(cfg.schedule.milestones), warmup_epochs=cfg.schedule.warmup_epochs,
-        batch_size=cfg.batch_size, seed=seed, device=cfg.device, frozen=frozen, run_dir=run_dir,
-        max_steps_per_epoch=cfg.max_steps_per_epoch, progress=False, callbacks=log_callbacks(cfg, run_dir),
-        augment=augment,
+    return trainer_from_sections(
+        ens, CoLearning(beta_bar, normalize=True), cfg, cfg.optimizer, cfg.schedule, epochs=epochs,
+        batch_size=cfg.batch_size, seed=seed, run_dir=run_dir, augment=augment, frozen=frozen,
+        max_steps_per_epoch=cfg.max_steps_per_epoch, progress=False,
     )
 
 
@@ -117,7 +108,7 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
     n0, k = cfg.base_size, cfg.add
     root = rundir.path
     methods: dict[str, dict[str, Any]] = {}
-    kw = infer_model_kwargs(cfg.model.name, splits.input_shape, splits.num_classes, cfg.model.kwargs)
+    kw = resolved_model_kwargs(cfg.model, splits)
 
     base = Ensemble(_new_members(cfg, splits, n0, cfg.seed * 1000), executor=cfg.executor)
     tr = _trainer(cfg, base, cfg.beta_bar, cfg.base_epochs, root / "base", cfg.seed, augment=aug)

@@ -11,10 +11,9 @@ import torch
 from coterie.data import Splits, TensorData
 from coterie.data.augment import build_augment
 from coterie.ensemble import Ensemble
-from coterie.experiments.build import build_objective, infer_model_kwargs, log_callbacks
+from coterie.experiments.build import build_objective, infer_model_kwargs, trainer_from_sections
 from coterie.experiments.robustness.config import MethodConfig, RobustnessConfig, all_methods
 from coterie.metrics.combine import combine
-from coterie.training import Trainer
 from coterie.training.trainer import predict_logits
 
 
@@ -86,29 +85,19 @@ def train_ensemble(
     if bind is not None:
         bind(ens)
     augment = method.augment_spec(cfg.data) if method is not None else cfg.data.augment
-    opt, sch = cfg.optimizer, cfg.schedule
-    trainer = Trainer(
+    trainer = trainer_from_sections(
         ens,
         objective,
-        optimizer=opt.name,
-        lr=opt.lr,
-        momentum=opt.momentum,
-        weight_decay=opt.weight_decay,
-        nesterov=opt.nesterov,
-        schedule=sch.name,
-        step_size=sch.step_size,
-        gamma=sch.gamma,
-        milestones=tuple(sch.milestones),
-        warmup_epochs=sch.warmup_epochs,
+        cfg,
+        cfg.optimizer,
+        cfg.schedule,
         epochs=epochs,
         batch_size=cfg.batch_size,
         seed=seeds[1],
-        device=cfg.device,
         run_dir=run_dir,
+        augment=build_augment(augment, splits.input_shape),
         max_steps_per_epoch=cfg.max_steps_per_epoch,
         progress=False,
-        callbacks=log_callbacks(cfg, run_dir),
-        augment=build_augment(augment, splits.input_shape),
     )
     history = trainer.fit(splits.train, splits.val)
     ens.eval()
