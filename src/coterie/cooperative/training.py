@@ -39,6 +39,7 @@ from coterie.data.methylation import horvath_inverse, horvath_transform
 from coterie.ensemble.ensemble import Ensemble
 from coterie.objectives.base import Objective
 from coterie.objectives.regression import Regression
+from coterie.training.predict import predict_outputs
 from coterie.training.trainer import NonFiniteLossError, Trainer
 
 log = logging.getLogger(__name__)
@@ -131,16 +132,14 @@ def _loss_fn(name: str) -> Callable[[Tensor, Tensor], Tensor]:
     raise ValueError(f"unknown loss {name!r}; use l1, mse or huber")
 
 
-@torch.no_grad()
 def predict(model: nn.Module, x: np.ndarray | Tensor, device: torch.device | str = "cpu", batch_size: int = 512
             ) -> np.ndarray:
-    """Model outputs (n,) for inputs (n, L), in evaluation mode and without gradient."""
-    was_training = model.training
-    model.eval()
+    """Model outputs (n,) for inputs (n, L), in evaluation mode and without gradient
+    (:func:`coterie.training.predict.predict_outputs`)."""
     xt = torch.as_tensor(x, dtype=torch.float32)
-    outs = [model(xt[i:i + batch_size].to(device)).reshape(-1).cpu() for i in range(0, len(xt), batch_size)]
-    model.train(was_training)
-    return torch.cat(outs).numpy() if outs else np.zeros(0, dtype=np.float32)
+    if len(xt) == 0:
+        return np.zeros(0, dtype=np.float32)
+    return predict_outputs(model, xt.split(batch_size), device).reshape(-1).numpy()
 
 
 def _fit(model: nn.Module, objective: Objective, monitor: ValidationMAE, x_train: np.ndarray, y_train: np.ndarray,

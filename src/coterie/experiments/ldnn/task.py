@@ -12,6 +12,7 @@ from coterie.experiments.ldnn.config import LdnnConfig
 from coterie.objectives.base import Objective
 from coterie.objectives.independent import Independent
 from coterie.objectives.regression import Regression
+from coterie.training.predict import predict_outputs
 
 
 class LdnnTask:
@@ -80,9 +81,8 @@ class LdnnTask:
     def evaluate(self, model: nn.Module, data: tuple[Tensor, ...]) -> float:
         """Accuracy, or the loss (MSE of eqs. 5–6), of ``model`` on ``data`` = (x, y), in evaluation mode."""
         x, y = data
-        model.eval()
-        with torch.no_grad():
-            out = torch.cat([model(xb) for xb in x.split(2048)])
+        model.eval()  # left in evaluation mode
+        out = predict_outputs(model, x.split(2048), x.device, out_device=None)
         if self.classification:
             return float((out.argmax(1) == y).float().mean())
         return float(self.loss(out, y))
