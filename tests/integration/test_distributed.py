@@ -8,6 +8,7 @@ wall-clock timeout, so a broken collective fails the test instead of hanging CI.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -103,6 +104,7 @@ def test_two_gloo_processes_equal_single_process(tmp_path, executor):
 
 
 def test_crashed_worker_fails_the_run_quickly(tmp_path, capfd):
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     t0 = time.monotonic()
     with pytest.raises(parallel.WorkerFailedError, match="rank 1 of 2 exited with code 1") as exc:
         parallel.torchrun([str(_script(tmp_path)), str(tmp_path / "s"), "loop", "crash"], 2)
@@ -110,6 +112,7 @@ def test_crashed_worker_fails_the_run_quickly(tmp_path, capfd):
     assert "fails on purpose" in capfd.readouterr().err
     assert time.monotonic() - t0 < LIMIT_S  # rank 0, waiting in a collective, was stopped by torchrun
     assert not (tmp_path / "s").exists()
+    assert {s: signal.getsignal(s) for s in handlers} == handlers  # torchrun's handlers do not outlive the call
 
 
 def test_torchrun_args():
