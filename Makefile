@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(VENV)/bin/coterie demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(VENV)/bin/lint-imports --no-cache
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -q --durations=25
 
@@ -34,8 +34,8 @@ test-slow: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m slow -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(VENV)/bin/lint-imports --no-cache
 
 # torchensemble is the (c) baseline only: installed without its dependencies, never a coterie requirement.
