@@ -25,7 +25,8 @@ as the official DVERGE code starts from pre-trained baselines), set its own numb
 member arguments (``model_kwargs``, e.g. GAL's leaky-ReLU members).
 
 Modules: :mod:`~.config` (the schema), :mod:`~.train` (members, early checks, one training run), :mod:`~.evaluate`
-(attacks, gradient similarity, CKA), :mod:`~.summary` (aggregation and records), :mod:`~.run` (the recipe);
+(attacks, gradient similarity, CKA), :mod:`~.summary` (aggregation and records), :mod:`~.run` (the recipe),
+:mod:`~.select` (each method's coefficient chosen by one rule from a selection run with ``attack.eval_split: val``);
 figures are drawn by :mod:`coterie.report.robustness`.
 
 Artefacts (:mod:`coterie.experiments.artifacts.robustness`): ``repeat<r>/ensemble-<label>.safetensors`` per target
