@@ -211,8 +211,18 @@ def descriptive(rows: list[dict]) -> list[str]:
     return [*out, ""]
 
 
-def summarise(rows: list[dict]) -> str:
-    lines = ["# Merging study v2: every number the README quotes", ""]
+def cost(times: Path) -> list[str]:
+    """Total CPU time of the study runs from ``/usr/bin/time`` lines (``<run> cpu_user_s=.. cpu_sys_s=.. ...``)."""
+    if not times.exists():
+        return []
+    runs = [dict(x.split("=", 1) for x in line.split()[1:]) for line in times.read_text().splitlines() if line.strip()]
+    cpu = sum(float(r["cpu_user_s"]) + float(r["cpu_sys_s"]) for r in runs)
+    wall = sum(float(r["wall_s"]) for r in runs)
+    return [f"## Cost: {len(runs)} runs, {cpu:.0f} CPU s = {cpu / 3600:.3f} core-hours (wall {wall:.0f} s)", ""]
+
+
+def summarise(rows: list[dict], times: Path | None = None) -> str:
+    lines = ["# Merging study v2: every number the README quotes", "", *cost(times or HERE / "runs" / "times.txt")]
     for setting, level in sorted({(r["setting"], r["level"]) for r in rows}):
         lines += report_group([r for r in rows if (r["setting"], r["level"]) == (setting, level)], setting, level)
     return "\n".join(lines + claims(rows) + descriptive(rows))
