@@ -192,6 +192,9 @@ class FitnessTask:
         seed: base seed, combined with the chromosome key.
         torch_threads: intra-op threads used by each evaluation.
         device: where each evaluation trains (``"cpu"``, ``"cuda"``, ...).
+        n_seeds: training seeds per evaluation; the fitness is their mean validation MAE (seed k adds ``k · 7919``
+            to the first seed, so ``n_seeds=1`` is the single run of before).
+        cost, cost_weight: fitness += ``cost_weight × cost_term(cost, …)`` (:mod:`coterie.cooperative.pareto`).
     """
 
     x_train: np.ndarray
@@ -208,15 +211,19 @@ class FitnessTask:
     seed: int = 0
     torch_threads: int = 1
     device: str = "cpu"
+    n_seeds: int = 1
+    cost: str = "none"
+    cost_weight: float = 0.0
 
-    def __call__(self, chromosome: Chromosome) -> float:
+    def val_mae(self, chromosome: Chromosome, k: int = 0) -> float:
+        """Validation MAE (years) of one pair trained with the chromosome's k-th seed (inf when training fails)."""
         import torch
 
         from coterie.cooperative.codeepnet import CoDeepNet
         from coterie.cooperative.training import fit_pair
 
         torch.set_num_threads(self.torch_threads)
-        s = (self.seed * 1_000_003 + int(chromosome.key(), 16)) % (2**31)
+        s = (self.seed * 1_000_003 + int(chromosome.key(), 16) + k * 7919) % (2**31)
         torch.manual_seed(s)
         model = CoDeepNet(chromosome, self.x_train.shape[1], self.transfer, self.prediction,  # type: ignore[arg-type]
                           self.dropout, self.mean, self.std)
@@ -227,6 +234,19 @@ class FitnessTask:
             log.warning("fitness evaluation failed for %s: %s", chromosome.describe(), e)
             return float("inf")
         return float(res.best_val_mae)
+
+    def penalty(self, chromosome: Chromosome) -> float:
+        """The cost term added to the mean validation MAE (0 with ``cost="none"`` or weight 0)."""
+        from coterie.cooperative.pareto import cost_term, pair_cost
+
+        if self.cost == "none" or self.cost_weight == 0:
+            return 0.0
+        params, flops = pair_cost(chromosome, self.x_train.shape[1], self.transfer)
+        return self.cost_weight * cost_term(self.cost, params, flops)
+
+    def __call__(self, chromosome: Chromosome) -> float:
+        maes = [self.val_mae(chromosome, k) for k in range(self.n_seeds)]
+        return float(np.mean(maes)) + self.penalty(chromosome)
 
 
 _WORKER_FN: Callable[[Chromosome], float] | None = None
@@ -364,6 +384,7 @@ class GAResult:
     history: list[GenerationRecord]
     evaluations: int
     cache: dict[str, float] = field(default_factory=dict)
+    chromosomes: dict[str, Chromosome] = field(default_factory=dict)  # every evaluated chromosome by key
 
 
 class GeneticSearch:
@@ -395,6 +416,7 @@ class GeneticSearch:
         self.initial = [space.repair(c) for c in initial]
         self.on_generation = on_generation
         self.cache: dict[str, float] = {}
+        self.seen: dict[str, Chromosome] = {}
 
     def _evaluate(self, population: list[Chromosome]) -> tuple[list[float], int]:
         todo: dict[str, Chromosome] = {}
@@ -402,6 +424,7 @@ class GeneticSearch:
             if c.key() not in self.cache:
                 todo.setdefault(c.key(), c)
         if todo:
+            self.seen.update(todo)
             values = self.evaluator(list(todo.values()))
             for k, v in zip(todo, values):
                 self.cache[k] = float(v) if v is not None and math.isfinite(float(v)) else float("inf")
@@ -436,7 +459,7 @@ class GeneticSearch:
                      population[i_best].describe(), rec.mean_fitness, n_new)
             if self.on_generation is not None:
                 self.on_generation(rec)
-        return GAResult(best_c, best_f, history, len(self.cache), dict(self.cache))
+        return GAResult(best_c, best_f, history, len(self.cache), dict(self.cache), dict(self.seen))
 
     def _next_generation(self, population: list[Chromosome], fitness: list[float], rng: np.random.Generator
                          ) -> list[Chromosome]:

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from coterie.cooperative.codeepnet import CoDeepNet
 from coterie.cooperative.fit_monitor import ValidationMAE
-from coterie.cooperative.turns import PairTurns
+from coterie.cooperative.turns import BothLearn, PairTurns
 from coterie.data.methylation import horvath_inverse, horvath_transform
 from coterie.ensemble.ensemble import Ensemble
 from coterie.objectives.base import Objective
@@ -205,6 +205,27 @@ def fit_pair(
     seconds = _fit(model, turns, monitor, x_train, y_train, config, float(lr), seed, device)
     runs = len(monitor.records)
     return FitResult(monitor.best, monitor.best_epoch, runs, seconds, turns.swaps(runs), monitor.records)
+
+
+def fit_independent(
+    model: CoDeepNet,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    ages_val: np.ndarray,
+    scaler: TargetScaler,
+    config: TrainConfig,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    log_fn: Callable[[dict[str, Any]], None] | None = None,
+) -> FitResult:
+    """Train both networks of a ``transfer="none"`` pair independently on every batch
+    (:class:`~coterie.cooperative.turns.BothLearn`), same arguments and budget rules as :func:`fit_pair`; the
+    prediction is the members' mean. The "two independent CNNs averaged" arm of the transfer ablation."""
+    lr = config.learning_rate if config.learning_rate is not None else model.learning_rate
+    monitor = _monitor(model, x_val, ages_val, scaler, config, device, log_fn)
+    seconds = _fit(model, BothLearn(_loss_fn(config.loss)), monitor, x_train, y_train, config, float(lr), seed, device)
+    return FitResult(monitor.best, monitor.best_epoch, len(monitor.records), seconds, 0, monitor.records)
 
 
 def fit_single(

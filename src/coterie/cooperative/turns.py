@@ -74,3 +74,27 @@ class PairTurns(Objective):
             pair.active.fill_(active)
         self.step += 1
         return ObjectiveOutput(losses=loss.reshape(1))
+
+
+class BothLearn(Objective):
+    """Loss (1,) of two *independent* networks trained side by side: ``L(ŷ₀, y) + L(ŷ₁, y)``.
+
+    The pair must share nothing (``transfer="none"``), so the sum is separable: each network's gradient is that of its
+    own loss, and with Adam (per-parameter state) the result equals two separate trainings on the same batch order.
+    Unlike :class:`PairTurns`, both networks learn on every batch (twice the updates per network at equal epochs).
+    """
+
+    name = "codeepnet-independent"
+
+    def __init__(self, loss_fn: LossFn) -> None:
+        self.loss_fn = loss_fn
+
+    def __call__(self, ensemble: nn.Module, x: Tensor, y: Tensor) -> ObjectiveOutput:
+        pair = ensemble.members[0]  # type: ignore[index]
+        if pair.shares_features or pair.distills:
+            raise ValueError(f"independent training needs transfer 'none', got {pair.transfer!r}")
+        pair.nets.train()
+        outs = pair.forward_members(x)  # (2, B, 1)
+        target = y.reshape(-1, 1).to(outs.dtype)
+        loss = self.loss_fn(outs[0], target) + self.loss_fn(outs[1], target)
+        return ObjectiveOutput(losses=loss.reshape(1))

@@ -1,5 +1,6 @@
 """Figures of ``experiment: codeepnet`` (seed 001), written into its run directory: ``ga_history.png`` (best, mean
-and best-so-far validation MAE per generation), ``validation_curves.png`` (first repeat of each network) and
+and best-so-far validation MAE per generation), ``ga_pareto.png`` (validation MAE against parameters of every
+evaluated chromosome, the Pareto front joined), ``validation_curves.png`` (first repeat of each network) and
 ``test_predictions.png`` (predicted against true age, one panel per model)."""
 
 from __future__ import annotations
@@ -23,6 +24,19 @@ def _ga_history(rundir: RunDir, history: list[dict[str, Any]]) -> None:
     ax.set_title("Co-DeepNet genetic architecture search")
     ax.legend()
     rundir.save_figure(fig, "ga_history.png")
+
+
+def _pareto(rundir: RunDir, evaluated: list[dict[str, Any]], front: list[str]) -> None:
+    fig, ax = subplots(figsize=(5, 3.5))
+    pts = [r for r in evaluated if np.isfinite(r["val_mae"])]
+    ax.scatter([r["parameters"] for r in pts], [r["val_mae"] for r in pts], s=12, alpha=0.6, label="evaluated")
+    on = sorted((r for r in pts if r["key"] in set(front)), key=lambda r: r["parameters"])
+    ax.plot([r["parameters"] for r in on], [r["val_mae"] for r in on], "o-", color="C3", label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("pair parameters")
+    ax.set_ylabel("validation MAE (years)")
+    ax.legend()
+    rundir.save_figure(fig, "ga_pareto.png")
 
 
 def _validation_curves(rundir: RunDir, curves: dict[str, list[float]]) -> None:
@@ -60,6 +74,8 @@ def codeepnet_figures(rundir: RunDir, search: dict[str, Any], curves: dict[str, 
     per model, and test predictions (n_test,) per model against the true ``ages`` (n_test,)."""
     if search.get("history"):
         _ga_history(rundir, search["history"])
+    if search.get("evaluated"):
+        _pareto(rundir, search["evaluated"], search.get("pareto_front", []))
     if curves:
         _validation_curves(rundir, curves)
     if preds:

@@ -12,12 +12,18 @@ Protocol (one run):
    ``n_selected`` CpGs most correlated with age, per-CpG input normalisation, target standardisation (optionally
    through Horvath's F(age), ``target_transform``).
 4. **Genetic architecture search** (``search.enabled``): fitness = validation MAE after ``search.fitness_epochs``
-   epochs; evaluations in parallel over ``search.workers`` processes; the hand-designed default chromosome is in the
+   epochs averaged over ``search.fitness_seeds`` (default 2) training seeds, plus ``search.cost_weight`` × a cost
+   (``search.cost``: none | parameters (thousands) | flops (forward MFLOPs)); every evaluated chromosome and the
+   Pareto front of (validation MAE, parameters) are reported (results.json ``search``, ``ga_pareto.png``);
+   evaluations in parallel over ``search.workers`` processes; the hand-designed default chromosome is in the
    first population. Otherwise ``model.chromosome`` (or the default) is used.
 5. **Final training**: the pair from the chosen chromosome, ``repeats`` times with different initialisations; the
    single larger CNN (≥ ``baselines.single_cnn_param_ratio`` × the pair's parameters, learning rate chosen on
    validation from ``baselines.single_cnn_lr_multipliers`` × the pair's); optional ablation pairs with other
-   knowledge-transfer modes (``ablations``); SVR, gradient boosting and elastic net (a 3 × 3 hyper-parameter grid
+   knowledge-transfer modes (``ablations``; ``none`` = the same pair taking turns with transfer off); with
+   ``independent_cnns`` the chromosome's two networks trained independently on every batch, outputs averaged
+   (same networks as the transfer-off pair, hence the same parameters, and the same epochs); SVR, gradient
+   boosting and elastic net (a 3 × 3 hyper-parameter grid
    each, chosen on validation); the published Horvath and Hannum clocks (``baselines.clocks``) wherever the data
    carry their Illumina CpG IDs.
 6. **Test** figures (MAE, RMSE, R², median AE, years) for every model, computed once at the end, with parameter

@@ -144,6 +144,9 @@ class SearchConfig(_Strict):
     elitism: int = Field(default=1, ge=0)
     fitness_epochs: int = Field(default=10, ge=1)
     fitness_patience: int | None = Field(default=None, ge=1)
+    fitness_seeds: int = Field(default=2, ge=1)  # fitness = validation MAE averaged over this many training seeds
+    cost: Literal["none", "parameters", "flops"] = "none"  # optional cost term added to the fitness
+    cost_weight: float = Field(default=0.0, ge=0.0)  # years of MAE per 1,000 parameters / per forward MFLOP
     workers: int = Field(default=1, ge=1)
     backend: Literal["local", "ray"] = "local"  # local: a process pool when workers > 1; ray: Ray tasks
     address: str | None = None  # Ray cluster address (backend ray); None starts a local instance
@@ -180,6 +183,7 @@ class CoDeepNetConfig(ExperimentConfig):
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
     repeats: int = Field(default=1, ge=1)
     ablations: list[str] = Field(default_factory=list)
+    independent_cnns: bool = False  # arm: the chromosome's two networks trained independently, outputs averaged
 
     @field_validator("ablations")
     @classmethod

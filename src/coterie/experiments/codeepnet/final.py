@@ -18,7 +18,7 @@ from safetensors.torch import save
 from coterie.cooperative.baselines import count_parameters, fit_sklearn_baseline, larger_single_cnn, regression_metrics
 from coterie.cooperative.chromosome import Chromosome
 from coterie.cooperative.codeepnet import CoDeepNet
-from coterie.cooperative.training import fit_pair, fit_single, forward_flops, predict
+from coterie.cooperative.training import fit_independent, fit_pair, fit_single, forward_flops, predict
 from coterie.experiments.artifacts import codeepnet as artifacts
 from coterie.experiments.codeepnet.config import CoDeepNetConfig
 from coterie.experiments.codeepnet.data import clock_models
@@ -67,15 +67,19 @@ def _logger(rundir: RunDir, label: str, repeat: int) -> Any:
 
 
 def train_pair(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromosome, transfer: str, label: str,
-               rundir: RunDir, device: torch.device) -> Outcome:
-    """``cfg.repeats`` pairs with knowledge transfer ``transfer`` (seeds ``seed * 1000 + r``); saves the first."""
+               rundir: RunDir, device: torch.device, independent: bool = False) -> Outcome:
+    """``cfg.repeats`` pairs with knowledge transfer ``transfer`` (seeds ``seed * 1000 + r``); saves the first.
+
+    ``independent``: the two networks (``transfer`` must be ``none``) learn side by side on every batch
+    (:func:`~coterie.cooperative.training.fit_independent`) instead of taking turns; not saved as an artefact."""
     runs, first = [], None
     for r in range(cfg.repeats):
         s = cfg.seed * 1000 + r
         torch.manual_seed(s)
         model = CoDeepNet(chromosome, prep.length, transfer, cfg.model.prediction, cfg.model.dropout,  # type: ignore[arg-type]
                           prep.mean, prep.std)
-        res = fit_pair(model, prep.x_tr, prep.y_tr, prep.x_va, prep.a_va, prep.scaler, train_config(cfg), seed=s,
+        fit = fit_independent if independent else fit_pair
+        res = fit(model, prep.x_tr, prep.y_tr, prep.x_va, prep.a_va, prep.scaler, train_config(cfg), seed=s,
                        device=device, log_fn=_logger(rundir, label, r))
         pred = prep.scaler.decode(predict(model, prep.x_te, device))
         members = model.forward_members(torch.as_tensor(prep.x_te, device=device)).detach().cpu().numpy()[:, :, 0]
@@ -85,6 +89,7 @@ def train_pair(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromosome,
                      "best_epoch": res.best_epoch, "swaps": res.swaps})
         if r == 0:
             first = ([h["val_mae"] for h in res.history], pred)
+        if r == 0 and not independent:
             artifacts.save_pair(rundir, transfer, label == "codeepnet", model, chromosome, prep.scaler, prep.pre)
             if label == "codeepnet":
                 atomic_write_bytes(rundir.checkpoint_dir / "codeepnet.safetensors",
@@ -92,10 +97,13 @@ def train_pair(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromosome,
     p_a, p_b = model.num_parameters()
     fwd = forward_flops(model, prep.length)
     # one training step per sample ≈ forward + backward (≈ 3 forwards) of the active network plus the partner's
-    # forward; averaged over turns that is ≈ 2 pair forwards (the pair forward runs both networks)
-    entry = {**summarise(runs), "transfer": transfer, "n_parameters": p_a + p_b, "n_parameters_per_net": [p_a, p_b],
+    # forward; averaged over turns that is ≈ 2 pair forwards (the pair forward runs both networks); independent
+    # networks both learn on every step: ≈ 3 pair forwards
+    steps = 3 if independent else 2
+    entry = {**summarise(runs), "transfer": transfer, "independent": independent, "n_parameters": p_a + p_b,
+             "n_parameters_per_net": [p_a, p_b],
              "forward_flops": fwd,
-             "train_gflops": float(np.mean([2 * fwd * len(prep.tr) * r["epochs_run"] for r in runs]) / 1e9)}
+             "train_gflops": float(np.mean([steps * fwd * len(prep.tr) * r["epochs_run"] for r in runs]) / 1e9)}
     assert first is not None
     return Outcome(entry, first[1], first[0])
 
@@ -164,11 +172,16 @@ def final_training(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromos
                    device: torch.device) -> FinalResults:
     """Every model of step 5, in results order: the pair, its ablations, the single CNN, sklearn, the clocks."""
     out = FinalResults()
-    n_steps = 1 + len(cfg.ablations) + int(cfg.baselines.single_cnn) + len(cfg.baselines.sklearn)
+    n_steps = (1 + len(cfg.ablations) + int(cfg.independent_cnns) + int(cfg.baselines.single_cnn)
+               + len(cfg.baselines.sklearn))
     with progress_bar() as bar:
         task_id = bar.add_task("codeepnet: final training", total=n_steps)
         for transfer, label in [(cfg.model.transfer, "codeepnet"), *((m, f"codeepnet[{m}]") for m in cfg.ablations)]:
             out.add(label, train_pair(cfg, prep, chromosome, transfer, label, rundir, device))
+            bar.update(task_id, advance=1)
+        if cfg.independent_cnns:
+            out.add("independent_cnns", train_pair(cfg, prep, chromosome, "none", "independent_cnns", rundir, device,
+                                                   independent=True))
             bar.update(task_id, advance=1)
         if cfg.baselines.single_cnn:
             pair_params = out.models["codeepnet"]["n_parameters"]

@@ -1,9 +1,13 @@
 """Step 4 of ``experiment: codeepnet``: the genetic architecture search, fitness = validation MAE of a pair trained
-for ``search.fitness_epochs`` epochs; the hand-designed (or configured) chromosome is in the first population."""
+for ``search.fitness_epochs`` epochs, averaged over ``search.fitness_seeds`` training seeds, plus
+``search.cost_weight`` × the ``search.cost`` term (thousands of parameters or forward MFLOPs); the hand-designed (or
+configured) chromosome is in the first population. Every evaluated chromosome and the Pareto front of (validation MAE,
+parameters) go into results.json (``search.evaluated``, ``search.pareto_front``)."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Any
 
@@ -11,6 +15,7 @@ import torch
 
 from coterie.cooperative.chromosome import Chromosome, SearchSpace, default_chromosome
 from coterie.cooperative.genetic import FitnessTask, GAConfig, GeneticSearch, ProcessPoolEvaluator, RayEvaluator
+from coterie.cooperative.pareto import pair_cost, pareto_front
 from coterie.experiments.codeepnet.config import CoDeepNetConfig
 from coterie.experiments.codeepnet.prepare import PreparedData, train_config
 from coterie.utils.rundir import RunDir
@@ -51,7 +56,8 @@ def search_architecture(
     parallel = cfg.search.workers > 1 or cfg.search.backend == "ray"
     task = FitnessTask(prep.x_tr, prep.y_tr, prep.x_va, prep.a_va, prep.scaler, prep.mean, prep.std, fit_budget,
                        cfg.model.transfer, cfg.model.prediction, cfg.model.dropout, seed=cfg.seed,
-                       torch_threads=1 if parallel else torch.get_num_threads(), device=str(device))
+                       torch_threads=1 if parallel else torch.get_num_threads(), device=str(device),
+                       n_seeds=cfg.search.fitness_seeds, cost=cfg.search.cost, cost_weight=cfg.search.cost_weight)
     s = cfg.search
     ga_cfg = GAConfig(s.population_size, s.generations, s.tournament_size, s.crossover_rate, s.mutation_rate,
                       s.elitism, cfg.seed)
@@ -68,4 +74,20 @@ def search_architecture(
         "enabled": True, "best_val_mae": result.best_fitness, "evaluations": result.evaluations,
         "seconds": time.perf_counter() - t0, "initial_val_mae": result.cache.get(space.repair(initial).key()),
         "history": [r.to_dict() for r in result.history], "workers": s.workers, "backend": s.backend,
+        "fitness_seeds": s.fitness_seeds, "cost": s.cost, "cost_weight": s.cost_weight,
+        **evaluated_front(task, result.chromosomes, result.cache, prep.length, cfg.model.transfer),
     }
+
+
+def evaluated_front(task: FitnessTask, chromosomes: dict[str, Chromosome], fitness: dict[str, float], length: int,
+                    transfer: str) -> dict[str, Any]:
+    """``evaluated``: every evaluated chromosome (key, fitness, validation MAE = fitness − cost term, parameters,
+    forward FLOPs, description) and ``pareto_front``: the keys of those no other beats on both MAE and parameters."""
+    rows = []
+    for key, c in chromosomes.items():
+        params, flops = pair_cost(c, length, transfer)
+        f = fitness[key]
+        rows.append({"key": key, "fitness": f, "val_mae": f - task.penalty(c) if math.isfinite(f) else f,
+                     "parameters": params, "forward_flops": flops, "description": c.describe()})
+    finite = [r for r in rows if math.isfinite(r["val_mae"])]
+    return {"evaluated": rows, "pareto_front": [finite[i]["key"] for i in pareto_front(finite)]}
