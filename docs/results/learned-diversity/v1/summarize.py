@@ -1,6 +1,8 @@
 """Print the markdown tables of the learned-diversity study from the run directories' results.json files.
 
-.venv/bin/python docs/results/learned-diversity/summarize.py
+.venv/bin/python docs/results/learned-diversity/v1/summarize.py
+
+v1 (superseded) study: reads the committed v1/ldnn-*/results.json next to this file.
 """
 
 from __future__ import annotations
