@@ -49,7 +49,7 @@ from coterie.experiments.build import (
     build_ensemble,
     build_splits,
     infer_model_kwargs,
-    log_callbacks,
+    trainer_from_sections,
 )
 from coterie.experiments.merge_parents import ParentsConfig, parent_indices
 from coterie.experiments.registry import ExperimentConfig, register
@@ -137,29 +137,19 @@ class MergeConfig(ExperimentConfig):
 
 
 def _trainer(cfg: MergeConfig, ensemble: Ensemble, splits: Splits, seed: int, run_dir: Path, order: str) -> Trainer:
-    """The Trainer of the parents (NOTE for the lead: switch to experiments/build.py's shared builder once it takes a
-    config that is not a TrainConfig)."""
-    return Trainer(
+    """The parents' Trainer, through the one config → Trainer mapping (``seed``: the data-order seed)."""
+    return trainer_from_sections(
         ensemble,
         Independent(),
-        optimizer=cfg.optimizer.name,
-        lr=cfg.optimizer.lr,
-        momentum=cfg.optimizer.momentum,
-        weight_decay=cfg.optimizer.weight_decay,
-        nesterov=cfg.optimizer.nesterov,
-        schedule=cfg.schedule.name,
-        step_size=cfg.schedule.step_size,
-        gamma=cfg.schedule.gamma,
-        milestones=tuple(cfg.schedule.milestones),
-        warmup_epochs=cfg.schedule.warmup_epochs,
+        cfg,
+        cfg.optimizer,
+        cfg.schedule,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         seed=seed,
-        device=cfg.device,
         run_dir=run_dir,
-        callbacks=log_callbacks(cfg, run_dir),
         augment=build_data_augment(cfg.data, splits.input_shape),
-        data_order=order,  # type: ignore[arg-type]
+        data_order=order,
     )
 
 
