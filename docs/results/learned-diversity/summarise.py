@@ -1,0 +1,224 @@
+"""Every number of the learned-diversity study v2 README (seed 004), from the committed runs.csv.
+
+.venv/bin/python docs/results/learned-diversity/summarise.py                 # print the README's tables and verdicts
+.venv/bin/python docs/results/learned-diversity/summarise.py --collect RUN_DIR...   # (re)build runs.csv + meta.csv
+.venv/bin/python docs/results/learned-diversity/summarise.py --pilot         # the pilot table and cost arithmetic
+
+runs.csv: one row per task × model × width × source × arm × seed with ``task``, ``arm``, ``seed``, ``val_metric``,
+``test_metric``, ``metric`` (accuracy | mse) and the analysis columns ``model`` (nn | hnn), ``width`` (hidden
+neurons), ``source`` (the task whose meta-learned activations the learned arms use), ``participation_r`` (R/N),
+``hessian_trace``, ``near_zero_fraction``. A *setting* is (task, model, width, source); its arms are paired by seed.
+
+Pre-registered test (README): in each setting, mix against every other arm, two-sided Wilcoxon signed-rank on the
+per-seed differences of ``val_metric`` (exact for n ≤ 50 without ties), Holm-corrected over those arms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+COLUMNS = ["task", "model", "width", "source", "arm", "seed", "metric", "val_metric", "test_metric",
+           "participation_r", "hessian_trace", "near_zero_fraction"]
+META_COLUMNS = ["task", "model", "outer_steps_run", "stopped", "best_outer_step", "meta_network_val",
+                "first_val_loss", "best_val_loss", "export_max_abs_error"]
+ALPHA = 0.05
+
+
+def out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def fmt(x: float, metric: str) -> str:
+    if x != x:  # NaN
+        return "–"
+    return f"{100 * x:.2f}%" if metric == "accuracy" else f"{x:.4g}"
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm step-down adjusted p-values, in the order given: p_(i) ↦ max_{j ≤ i} min(1, (m − j + 1) p_(j))."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adj = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adj[i] = running
+    return adj
+
+
+def wilcoxon_p(diff: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences (NaN with fewer than 2 non-zero ones)."""
+    from scipy.stats import wilcoxon
+
+    if np.count_nonzero(diff) < 2:
+        return float("nan")
+    return float(wilcoxon(diff).pvalue)
+
+
+def read_runs(path: Path) -> list[dict[str, Any]]:
+    rows = list(csv.DictReader(path.open()))
+    for r in rows:
+        r["seed"], r["width"] = int(r["seed"]), int(r["width"] or 0)
+        for k in ("val_metric", "test_metric", "participation_r", "hessian_trace", "near_zero_fraction"):
+            r[k] = float(r[k]) if r.get(k) not in (None, "") else float("nan")
+    return rows
+
+
+def settings(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict[str, Any]]]]:
+    """{(task, model, width, source): {arm: {seed: row}}} in first-seen order."""
+    out_: dict[tuple, dict[str, dict[int, dict[str, Any]]]] = {}
+    for r in rows:
+        key = (r["task"], r.get("model") or "nn", r["width"], r.get("source") or r["task"])
+        out_.setdefault(key, {}).setdefault(r["arm"], {})[r["seed"]] = r
+    return out_
+
+
+def compare_mix(arms: dict[str, dict[int, dict[str, Any]]], column: str, higher: bool) -> dict[str, dict[str, Any]]:
+    """Mix against every other arm on ``column``: mean advantage (> 0: mix better), wins, p and Holm p."""
+    mix = arms["mix"]
+    res: dict[str, dict[str, Any]] = {}
+    for arm, per_seed in arms.items():
+        if arm == "mix":
+            continue
+        seeds = sorted(set(mix) & set(per_seed))
+        a = np.array([mix[s][column] for s in seeds])
+        b = np.array([per_seed[s][column] for s in seeds])
+        diff = a - b if higher else b - a
+        res[arm] = {"advantage": float(diff.mean()), "wins": int((diff > 0).sum()), "n": len(seeds),
+                    "p": wilcoxon_p(diff)}
+    for arm, p in zip(res, holm([v["p"] if v["p"] == v["p"] else 1.0 for v in res.values()])):
+        res[arm]["p_holm"] = p
+    return res
+
+
+def verdict(cmp: dict[str, dict[str, Any]], pures: list[str]) -> str:
+    """holds: mix better on average than each pure type with Holm p < α for each; does not hold: some pure type
+    better on average; weaker: otherwise (better on average, not significantly against all)."""
+    if not all(p in cmp for p in pures):
+        return "n/a"
+    if any(cmp[p]["advantage"] <= 0 for p in pures):
+        return "does not hold"
+    return "holds" if all(cmp[p]["p_holm"] < ALPHA for p in pures) else "weaker"
+
+
+def _mean(v: np.ndarray) -> float:
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def _sd(v: np.ndarray) -> float:
+    v = v[np.isfinite(v)]
+    return float(v.std(ddof=1)) if v.size > 1 else float("nan")
+
+
+def _arm_table(arms: dict[str, dict[int, dict[str, Any]]], metric: str) -> None:
+    out(f"| arm | n | val {metric} mean ± sd | val median | test {metric} mean ± sd | r = R/N | Tr H mean "
+        "| near-zero fraction mean ± sd [min, max] |")
+    out("|---|---|---|---|---|---|---|---|")
+    for arm, per_seed in arms.items():
+        c = {k: np.array([r[k] for r in per_seed.values()]) for k in
+             ("val_metric", "test_metric", "participation_r", "hessian_trace", "near_zero_fraction")}
+        nz = c["near_zero_fraction"][np.isfinite(c["near_zero_fraction"])]
+        nz_s = f"{nz.mean():.3f} ± {_sd(nz):.3f} [{nz.min():.3f}, {nz.max():.3f}]" if nz.size else "–"
+        out(f"| {arm} | {len(per_seed)} | {fmt(_mean(c['val_metric']), metric)} ± {fmt(_sd(c['val_metric']), metric)}"
+            f" | {fmt(float(np.median(c['val_metric'])), metric)} | {fmt(_mean(c['test_metric']), metric)} ± "
+            f"{fmt(_sd(c['test_metric']), metric)} | {_mean(c['participation_r']):.3f} "
+            f"| {fmt(_mean(c['hessian_trace']), 'x')} | {nz_s} |")
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    for (task, model, width, source), arms in settings(rows).items():
+        metric = next(iter(next(iter(arms.values())).values()))["metric"]
+        higher = metric == "accuracy"
+        out(f"\n### {task} — {model}, width {width}, activations from {source}\n")
+        _arm_table(arms, metric)
+        if "mix" not in arms:
+            continue
+        pures = sorted(a for a in arms if a.startswith("type"))
+        for column, split in (("val_metric", "val"), ("test_metric", "test")):
+            cmp = compare_mix(arms, column, higher)
+            parts = [f"vs {a}: {fmt(v['advantage'], metric)}, {v['wins']}/{v['n']}, p = {v['p']:.3g}, "
+                     f"Holm p = {v['p_holm']:.3g}" for a, v in cmp.items()]
+            out(f"- mix ({split}; advantage, mix-better seeds, Wilcoxon): " + "; ".join(parts))
+            out(f"- mix beats each pure type ({split}): **{verdict(cmp, pures)}**")
+    meta = HERE / "meta.csv"
+    if meta.exists():
+        out("\n### meta-learning\n")
+        out("| " + " | ".join(META_COLUMNS) + " |")
+        out("|" + "---|" * len(META_COLUMNS))
+        for r in csv.DictReader(meta.open()):
+            out("| " + " | ".join(r[c] for c in META_COLUMNS) + " |")
+
+
+def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """runs.csv rows (from metrics.jsonl's per-seed eval records) and meta.csv rows (from results.json) of a run."""
+    import yaml
+
+    res = json.loads((run / "results.json").read_text())
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    width = int(cfg.get("hidden", [100])[0])
+    source = res.get("activations_from") or res["task"]
+    rows, metas = [], []
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if rec.get("phase") != "eval":
+            continue
+        metric = res[rec["model"]]["metric"]
+        rows.append({"task": res["task"], "model": rec["model"], "width": width, "source": source, "arm": rec["arm"],
+                     "seed": rec["seed"], "metric": metric, "val_metric": rec[f"val_{metric}"],
+                     "test_metric": rec[f"test_{metric}"], "participation_r": rec["participation_ratio"] / width,
+                     "hessian_trace": rec.get("hessian_trace", ""),
+                     "near_zero_fraction": rec.get("near_zero_fraction", "")})
+    for model in ("nn", "hnn"):
+        if model in res:
+            m = res[model]["meta"]
+            vc = m.get("val_loss_curve") or [float("nan")]
+            metas.append({"task": res["task"], "model": model, "outer_steps_run": m.get("outer_steps_run", ""),
+                          "stopped": m.get("stopped", ""), "best_outer_step": m.get("best_outer_step", ""),
+                          "meta_network_val": f"{m.get('meta_network_val', float('nan')):.4g}",
+                          "first_val_loss": f"{vc[0]:.4g}", "best_val_loss": f"{min(vc):.4g}",
+                          "export_max_abs_error": f"{m['export_max_abs_error_on_range']:.3g}"})
+    return rows, metas
+
+
+def collect(runs: list[Path], dest: Path) -> None:
+    """Write runs.csv and meta.csv into ``dest`` from the given ldnn run directories."""
+    rows, metas = [], []
+    for run in runs:
+        r, m = _collect_one(run)
+        rows += r
+        metas += m
+    for name, cols, data in (("runs.csv", COLUMNS, rows), ("meta.csv", META_COLUMNS, metas)):
+        with (dest / name).open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols)
+            w.writeheader()
+            w.writerows(data)
+    out(f"wrote {len(rows)} rows to {dest / 'runs.csv'} and {len(metas)} to {dest / 'meta.csv'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Learned-diversity study v2: README numbers from runs.csv.")
+    p.add_argument("--collect", nargs="+", metavar="RUN_DIR", help="build runs.csv/meta.csv from ldnn run dirs")
+    p.add_argument("--runs", default=str(HERE / "runs.csv"), help="runs.csv to read (default: the committed one)")
+    p.add_argument("--pilot", action="store_true", help="print the pilot table and cost arithmetic")
+    a = p.parse_args(argv)
+    if a.collect:
+        collect([Path(r) for r in a.collect], Path(a.runs).parent)
+    elif a.pilot:
+        from pilot_report import pilot_report
+
+        pilot_report(HERE / "pilot")
+    else:
+        report(read_runs(Path(a.runs)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""docs/results/learned-diversity/summarise.py on a tiny hand-made runs.csv: Holm-corrected exact Wilcoxon,
+paired advantages and the pre-registered verdict, against numbers computed by hand."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _summarise():
+    path = ROOT / "docs/results/learned-diversity/summarise.py"
+    spec = importlib.util.spec_from_file_location("ldnn_study_summarise", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# 6 seeds. mix - type1 = +1..+6 % (all positive), mix - type2 = +1,+2,+3,+4,+5,-6 %, mix - relu = -1..-6 %.
+MIX = [0.50, 0.51, 0.52, 0.53, 0.54, 0.55]
+OTHERS = {
+    "type1": [m - d / 100 for m, d in zip(MIX, [1, 2, 3, 4, 5, 6])],
+    "type2": [m - d / 100 for m, d in zip(MIX, [1, 2, 3, 4, 5, -6])],
+    "relu": [m + d / 100 for m, d in zip(MIX, [1, 2, 3, 4, 5, 6])],
+}
+
+
+def _write(path: Path) -> None:
+    lines = ["task,arm,seed,val_metric,test_metric,metric,model,width,source,participation_r,hessian_trace,"
+             "near_zero_fraction"]
+    for arm, vals in {"mix": MIX, **OTHERS}.items():
+        for s, v in enumerate(vals):
+            nz = "0.5" if s < 2 else ""
+            lines.append(f"mnist1d,{arm},{s},{v:.4f},{v:.4f},accuracy,nn,100,mnist1d,0.2,10,{nz}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_holm_by_hand() -> None:
+    mod = _summarise()
+    # sorted 0.01, 0.02, 0.04 -> 3*0.01, max(0.03, 2*0.02), max(0.04, 0.04); original order kept
+    assert mod.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    assert mod.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_compare_and_verdict_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mod = _summarise()
+    _write(tmp_path / "runs.csv")
+    rows = mod.read_runs(tmp_path / "runs.csv")
+    arms = mod.settings(rows)[("mnist1d", "nn", 100, "mnist1d")]
+    cmp = mod.compare_mix(arms, "val_metric", higher=True)
+    # exact signed-rank, n = 6: all of one sign -> 2/64; W- = 6 -> 2 * #{subsets of 1..6 with sum <= 6} / 64 = 28/64
+    assert cmp["type1"]["p"] == pytest.approx(2 / 64)
+    assert cmp["relu"]["p"] == pytest.approx(2 / 64)
+    assert cmp["type2"]["p"] == pytest.approx(28 / 64)
+    # Holm over 3 arms: 3 * 2/64 = 0.09375 for both small ones; 0.4375 stays
+    assert cmp["type1"]["p_holm"] == pytest.approx(0.09375)
+    assert cmp["relu"]["p_holm"] == pytest.approx(0.09375)
+    assert cmp["type2"]["p_holm"] == pytest.approx(0.4375)
+    assert cmp["type1"]["advantage"] == pytest.approx(0.035)
+    assert cmp["type2"]["advantage"] == pytest.approx(0.015)
+    assert cmp["relu"]["advantage"] == pytest.approx(-0.035)
+    assert (cmp["type1"]["wins"], cmp["type2"]["wins"], cmp["relu"]["wins"]) == (6, 5, 0)
+    # better on average than both pure types, but not significantly after Holm -> weaker
+    assert mod.verdict(cmp, ["type1", "type2"]) == "weaker"
+    mod.main(["--runs", str(tmp_path / "runs.csv")])
+    text = capsys.readouterr().out
+    assert "| mix | 6 | 52.50% ± 1.87% |" in text  # mean 0.525, sd of 0.50..0.55 = 0.018708
+    assert "0.500 ± 0.000 [0.500, 0.500]" in text  # near-zero fraction only on seeds 0-1
+    assert "mix beats each pure type (val): **weaker**" in text
+
+
+def test_verdict_rules() -> None:
+    mod = _summarise()
+    sig = {"type1": {"advantage": 0.01, "p_holm": 0.01}, "type2": {"advantage": 0.02, "p_holm": 0.04}}
+    assert mod.verdict(sig, ["type1", "type2"]) == "holds"
+    sig["type2"]["advantage"] = -0.001
+    assert mod.verdict(sig, ["type1", "type2"]) == "does not hold"
