@@ -1,0 +1,82 @@
+"""docs/results/cooperative/summarise.py on a tiny fake runs.csv with hand-computed numbers, and --collect."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("coop_summarise", ROOT / "docs/results/cooperative/summarise.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def _runs() -> pd.DataFrame:
+    pair, single, svr = [3.0, 4.0, 5.0], [3.5, 4.1, 5.6], [2.0, 3.0, 4.5]
+    rows = [(s, "codeepnet", 3.1, pair[s], 1000, 10.0) for s in range(3)]
+    rows += [(s, "single_cnn", 3.2, single[s], 1500, 12.0) for s in range(3)]
+    rows += [(s, "svr", 3.3, svr[s], 50, 0.5) for s in range(3)]
+    return pd.DataFrame(rows, columns=["seed", "model", "val_mae", "test_mae", "parameters", "train_seconds"])
+
+
+def test_paired_numbers_by_hand() -> None:
+    mod = _module()
+    r = mod.paired(_runs(), "single_cnn")
+    # d = (0.5, 0.1, 0.6): mean 0.4, sd sqrt(0.07), t = 0.4 / (sqrt(0.07)/sqrt(3))
+    assert r["n"] == 3 and r["wins"] == 3
+    assert r["mean_d"] == pytest.approx(0.4)
+    assert r["sd_d"] == pytest.approx(0.07 ** 0.5)
+    t = 0.4 / (0.07 ** 0.5 / 3 ** 0.5)
+    assert r["t"] == pytest.approx(t)
+    # Student t with 2 degrees of freedom: P(T > t) = (1 - t / sqrt(t² + 2)) / 2
+    assert r["p_t"] == pytest.approx((1 - t / (t * t + 2) ** 0.5) / 2)
+    # Wilcoxon, n = 3, all positive: exact two-sided p = 2 / 2³
+    assert r["p_wilcoxon"] == pytest.approx(0.25)
+
+
+def test_holm_and_verdicts() -> None:
+    mod = _module()
+    assert mod.holm({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+    assert mod.verdict(0.4, 0.01) == "holds"
+    assert mod.verdict(0.4, 0.2) == "weaker"
+    assert mod.verdict(-0.1, 0.9) == "does not hold"
+    assert mod.verdict(0.0, 0.9) == "does not hold"
+
+
+def test_report_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mod = _module()
+    csv = tmp_path / "runs.csv"
+    _runs().to_csv(csv, index=False)
+    assert mod.main(["--runs", str(csv)]) == 0
+    out = capsys.readouterr().out
+    assert "| codeepnet | 3 | 4.000 ± 1.000 | 3.100 | 1,000 | 10.0 |" in out
+    # svr: d = (-1, -1, -0.5), mean -0.833 -> does not hold; single CNN: p ≈ 0.06 (x2 Holm) -> weaker
+    assert "H4a pair beats SVR: d = -0.833" in out and out.count("does not hold") == 1
+    assert "H1 pair beats a single larger CNN: d = +0.400" in out and "-> weaker" in out
+    assert mod.main(["--runs", str(tmp_path / "absent.csv")]) == 2
+
+
+def test_collect_from_results(tmp_path: Path) -> None:
+    mod = _module()
+    dirs = []
+    for seed in (0, 1):
+        d = tmp_path / f"s{seed}"
+        d.mkdir()
+        (d / "config.yaml").write_text(f"seed: {seed}\n")
+        models = {"codeepnet": {"val_mae": 3.0 + seed, "mae": 3.5, "n_parameters": 10, "train_seconds": 1.0},
+                  "svr": {"val_mae": 4.0, "mae": 4.5 + seed, "n_parameters": 5, "train_seconds": 0.1}}
+        (d / "results.json").write_text(json.dumps({"models": models}))
+        dirs.append(str(d))
+    out = tmp_path / "runs.csv"
+    assert mod.main(["--collect", *dirs, "--runs", str(out)]) == 0
+    runs = pd.read_csv(out)
+    assert list(runs.columns) == ["seed", "model", "val_mae", "test_mae", "parameters", "train_seconds"]
+    assert runs.test_mae.tolist() == [3.5, 4.5, 3.5, 5.5] and runs.val_mae.tolist() == [3.0, 4.0, 4.0, 4.0]
