@@ -34,18 +34,21 @@ HERE = Path(__file__).resolve().parent
 
 
 class ValCurve(Callback):
-    """Every member's validation metric after each epoch: curves[s][e]."""
+    """Every member's validation (and test) metric after each epoch: curves[s][e], tests[s][e]."""
 
     def __init__(self, task: LdnnTask) -> None:
         self.task = task
         self.curves: list[list[float]] = []
+        self.tests: list[list[float]] = []
 
     def on_epoch_end(self, trainer: Any, epoch: int, record: dict[str, Any], val_logits: Any) -> None:
         members = list(trainer.ensemble.members)
         if not self.curves:
             self.curves = [[] for _ in members]
+            self.tests = [[] for _ in members]
         for s, m in enumerate(members):
             self.curves[s].append(self.task.evaluate(m, self.task.val))
+            self.tests[s].append(self.task.evaluate(m, self.task.test))
             m.train()
 
 
@@ -61,7 +64,7 @@ def plateau_epoch(curve: list[float], higher: bool, patience: int, rel_tol: floa
     return None
 
 
-def run_kind(cfg: LdnnConfig, task: LdnnTask, kind: str, seeds: int, epochs: int) -> dict[str, Any]:
+def run_kind(cfg: LdnnConfig, task: LdnnTask, kind: str, seeds: int, epochs: int, schedule: str) -> dict[str, Any]:
     spec = LearnedSpec(cfg.num_types, cfg.base, cfg.sub_hidden, cfg.scale)
     seed_everything(cfg.seed)
     meta_model = task.build(kind, spec)
@@ -83,6 +86,7 @@ def run_kind(cfg: LdnnConfig, task: LdnnTask, kind: str, seeds: int, epochs: int
         trainer = arm_trainer(models, task, ev, cfg.seed, None, progress=False)
         cb = ValCurve(task)
         trainer.callbacks = [cb]
+        trainer.schedule = schedule  # the ldnn arms train at a constant rate; the pilot also tries cosine decay
         t0 = time.perf_counter()
         trainer.fit(task.train)
         wall = time.perf_counter() - t0
@@ -91,7 +95,8 @@ def run_kind(cfg: LdnnConfig, task: LdnnTask, kind: str, seeds: int, epochs: int
         best = [max(c) if higher else min(c) for c in cb.curves]
         out["arms"][arm] = {"seconds_per_seed": wall / seeds, "epochs": epochs, "plateau_epoch": pl,
                             "final_val": [c[-1] for c in cb.curves], "best_val": best, "final_test": final,
-                            "val_curves": cb.curves}
+                            "test_at_plateau": [None if e is None else t[e - 1] for e, t in zip(pl, cb.tests)],
+                            "val_curves": cb.curves, "test_curves": cb.tests}
         log.info("%s %s: %.1f s/seed, plateau %s, final val %s, test %s", kind, arm, wall / seeds, pl,
                  [round(c[-1], 5) for c in cb.curves], [round(v, 5) for v in final])
     t0 = time.perf_counter()
@@ -114,17 +119,19 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--out", default=str(HERE / "pilot"))
+    p.add_argument("--schedule", default="constant", help="Trainer schedule of the arms (ldnn: constant)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     path = Path(a.config) if Path(a.config).exists() else HERE / a.config
     cfg = LdnnConfig.model_validate(yaml.safe_load(path.read_text()))
     task = LdnnTask(cfg, torch.device("cpu"))
-    res = {"config": path.name, "task": cfg.task, "seeds": a.seeds, "epochs": a.epochs,
-           "models": {k: run_kind(cfg, task, k, a.seeds, a.epochs) for k in cfg.models}}
+    res = {"config": path.name, "task": cfg.task, "seeds": a.seeds, "epochs": a.epochs, "schedule": a.schedule,
+           "models": {k: run_kind(cfg, task, k, a.seeds, a.epochs, a.schedule) for k in cfg.models}}
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"pilot-{cfg.task}.json").write_text(json.dumps(res, indent=1))
+    suffix = "" if a.schedule == "constant" else f"-{a.schedule}"
+    (out / f"pilot-{cfg.task}{suffix}.json").write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -36,14 +36,16 @@ def arm_epochs(steps: int, n_train: int, batch_size: int) -> int:
 
 def arm_trainer(models: list[nn.Module], task: LdnnTask, ev: EvalSettings, data_seed: int,
                 run_dir: Path | None = None, progress: bool = True) -> Trainer:
-    """The Trainer of one arm: Adam at ``ev.lr``, batches of ``ev.batch_size``, ``ev.steps`` rounded up to epochs,
-    member s on its own order (stream s of ``data_seed``), checkpoints about every tenth of the run."""
+    """The Trainer of one arm: Adam at ``ev.lr`` (``ev.schedule``: constant or cosine), batches of ``ev.batch_size``,
+    ``ev.steps`` rounded up to epochs, member s on its own order (stream s of ``data_seed``), checkpoints about every
+    tenth of the run."""
     epochs = arm_epochs(ev.steps, task.train[0].shape[0], ev.batch_size)
     return Trainer(
         Ensemble(models, executor="loop"),
         task.objective(),
         optimizer="adam",
         lr=ev.lr,
+        schedule=ev.schedule,
         epochs=epochs,
         batch_size=ev.batch_size,
         seed=data_seed,

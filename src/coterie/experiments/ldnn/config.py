@@ -44,12 +44,16 @@ class EvalSettings(_Section):
     """The common training of every arm: Adam for ``steps`` minibatch steps (rounded up to whole epochs of the
     training split), over ``seeds`` initialisations, each seed with its own data order (``per_member``).
 
+    ``schedule``: the learning rate over the run, constant or cosine decay to 0 (the study v2 uses cosine so that
+    the final weights sit at a plateau rather than at a point of the constant-rate noise).
+
     ``baselines``: fixed activations to compare with (default: relu, tanh, sin; tanh, sin when a Hamiltonian
     network is among the models, which cannot train through ReLU)."""
 
     seeds: int = 20
     steps: int = 2000
     lr: float = 1e-2
+    schedule: Literal["constant", "cosine"] = "constant"
     batch_size: int = 100
     baselines: list[str] | None = None
 
