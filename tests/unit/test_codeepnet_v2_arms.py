@@ -107,3 +107,24 @@ def test_pareto_front_by_hand() -> None:
            {"parameters": 50, "val_mae": 7.0}]
     # 150/6.0 is beaten by 100/5.0; 300/4.0 by 200/4.0
     assert pareto_front(pts) == [4, 0, 1]
+
+
+def test_single_fitness_trains_the_widened_single_cnn_with_the_chromosome_learning_rate() -> None:
+    from dataclasses import replace
+
+    from coterie.cooperative.baselines import SingleCNN, larger_single_cnn
+    from coterie.cooperative.training import fit_single
+
+    c = _chromosome()
+    task = _task(model="single")
+    net = task.build(c)
+    pair_params = sum(CoDeepNet(c, L).num_parameters())
+    assert isinstance(net, SingleCNN) and sum(p.numel() for p in net.parameters()) >= 1.5 * pair_params
+    s = (3 * 1_000_003 + int(c.key(), 16)) % (2**31)
+    torch.manual_seed(s)
+    ref = larger_single_cnn(c, L, pair_params, 1.5, 0.0, task.mean, task.std)
+    res = fit_single(ref, task.x_train, task.y_train, task.x_val, task.ages_val, task.scaler,
+                     replace(task.train, learning_rate=c.learning_rate), seed=s)
+    assert task.val_mae(c, 0) == res.best_val_mae
+    with pytest.raises(ValueError, match="unknown fitness model"):
+        _task(model="triple").build(c)

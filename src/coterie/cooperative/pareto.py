@@ -14,14 +14,19 @@ from typing import Any
 from coterie.cooperative.chromosome import Chromosome
 
 
-def pair_cost(chromosome: Chromosome, input_length: int, transfer: str = "features") -> tuple[int, int]:
-    """(trainable parameters, forward FLOPs per sample) of the pair built from ``chromosome`` for inputs of length
-    ``input_length`` (FLOPs 0 when torch's counter is unavailable)."""
-    from coterie.cooperative.codeepnet import CoDeepNet
+def model_cost(model: Any, input_length: int) -> tuple[int, int]:
+    """(trainable parameters, forward FLOPs per sample) of a network taking inputs (B, ``input_length``) (FLOPs 0
+    when torch's counter is unavailable)."""
     from coterie.cooperative.training import forward_flops
 
-    model = CoDeepNet(chromosome, input_length, transfer)  # type: ignore[arg-type]
-    return sum(model.num_parameters()), forward_flops(model, input_length)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), forward_flops(model, input_length)
+
+
+def pair_cost(chromosome: Chromosome, input_length: int, transfer: str = "features") -> tuple[int, int]:
+    """:func:`model_cost` of the pair built from ``chromosome``."""
+    from coterie.cooperative.codeepnet import CoDeepNet
+
+    return model_cost(CoDeepNet(chromosome, input_length, transfer), input_length)  # type: ignore[arg-type]
 
 
 def cost_term(kind: str, parameters: int, flops: int) -> float:

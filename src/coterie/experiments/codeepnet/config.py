@@ -160,6 +160,7 @@ class BaselinesConfig(_Strict):
     single_cnn: bool = True
     single_cnn_param_ratio: float = Field(default=1.5, gt=0.0)
     single_cnn_lr_multipliers: list[float] = Field(default_factory=lambda: [1.0])
+    single_cnn_search: bool = False  # also search the single larger CNN with the pair's GA settings and budget
     gbr_estimators: int = Field(default=200, ge=1)
     clocks: list[Literal["horvath2013", "hannum2013"]] = Field(default_factory=lambda: ["horvath2013", "hannum2013"])
     clock_impute: Literal["none", "mean", "reference"] = "none"

@@ -15,7 +15,12 @@ import numpy as np
 import torch
 from safetensors.torch import save
 
-from coterie.cooperative.baselines import count_parameters, fit_sklearn_baseline, larger_single_cnn, regression_metrics
+from coterie.cooperative.baselines import (
+    count_parameters,
+    fit_sklearn_baseline,
+    larger_single_cnn,
+    regression_metrics,
+)
 from coterie.cooperative.chromosome import Chromosome
 from coterie.cooperative.codeepnet import CoDeepNet
 from coterie.cooperative.training import fit_independent, fit_pair, fit_single, forward_flops, predict
@@ -132,9 +137,13 @@ def single_cnn_lr(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromoso
 
 
 def train_single_cnn(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromosome, pair_params: int,
-                     rundir: RunDir, device: torch.device) -> Outcome:
-    """``cfg.repeats`` single CNNs with ≥ ``single_cnn_param_ratio`` × the pair's parameters; saves the first."""
-    best_lr = single_cnn_lr(cfg, prep, chromosome, pair_params, device)
+                     rundir: RunDir, device: torch.device, searched: bool = False) -> Outcome:
+    """``cfg.repeats`` single CNNs with ≥ ``single_cnn_param_ratio`` × the pair's parameters; saves the first.
+
+    ``searched``: ``chromosome`` is the single-CNN search's best, trained with its own learning-rate gene (label
+    ``single_cnn_searched``, not saved as an artefact)."""
+    label = "single_cnn_searched" if searched else "single_cnn"
+    best_lr = chromosome.learning_rate if searched else single_cnn_lr(cfg, prep, chromosome, pair_params, device)
     tc = dataclasses.replace(train_config(cfg), learning_rate=best_lr)
     runs, first = [], None
     for r in range(cfg.repeats):
@@ -142,12 +151,13 @@ def train_single_cnn(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chrom
         torch.manual_seed(s)
         net = _single(cfg, prep, chromosome, pair_params)
         res = fit_single(net, prep.x_tr, prep.y_tr, prep.x_va, prep.a_va, prep.scaler, tc, seed=s, device=device,
-                         log_fn=_logger(rundir, "single_cnn", r))
+                         log_fn=_logger(rundir, label, r))
         pred = prep.scaler.decode(predict(net, prep.x_te, device))
         runs.append({**regression_metrics(prep.a_te, pred), "val_mae": res.best_val_mae,
                      "train_seconds": res.train_seconds, "epochs_run": res.epochs_run, "best_epoch": res.best_epoch})
         if r == 0:
             first = ([h["val_mae"] for h in res.history], pred)
+        if r == 0 and not searched:
             artifacts.save_single(rundir, net, prep.length, cfg.model.dropout, prep.scaler, prep.pre)
     g = net.genes
     fwd = forward_flops(net, prep.length)
@@ -169,11 +179,12 @@ def sklearn_outcome(cfg: CoDeepNetConfig, prep: PreparedData, name: str) -> Outc
 
 
 def final_training(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromosome, rundir: RunDir,
-                   device: torch.device) -> FinalResults:
-    """Every model of step 5, in results order: the pair, its ablations, the single CNN, sklearn, the clocks."""
+                   device: torch.device, single_chromosome: Chromosome | None = None) -> FinalResults:
+    """Every model of step 5, in results order: the pair, its ablations, the independent CNNs, the single CNN (and
+    the searched one when ``single_chromosome``, the single-CNN search's best, is given), sklearn, the clocks."""
     out = FinalResults()
     n_steps = (1 + len(cfg.ablations) + int(cfg.independent_cnns) + int(cfg.baselines.single_cnn)
-               + len(cfg.baselines.sklearn))
+               + int(single_chromosome is not None) + len(cfg.baselines.sklearn))
     with progress_bar() as bar:
         task_id = bar.add_task("codeepnet: final training", total=n_steps)
         for transfer, label in [(cfg.model.transfer, "codeepnet"), *((m, f"codeepnet[{m}]") for m in cfg.ablations)]:
@@ -186,6 +197,11 @@ def final_training(cfg: CoDeepNetConfig, prep: PreparedData, chromosome: Chromos
         if cfg.baselines.single_cnn:
             pair_params = out.models["codeepnet"]["n_parameters"]
             out.add("single_cnn", train_single_cnn(cfg, prep, chromosome, pair_params, rundir, device))
+            bar.update(task_id, advance=1)
+        if single_chromosome is not None:
+            params = sum(CoDeepNet(single_chromosome, prep.length, cfg.model.transfer).num_parameters())  # type: ignore[arg-type]
+            out.add("single_cnn_searched", train_single_cnn(cfg, prep, single_chromosome, params, rundir, device,
+                                                            searched=True))
             bar.update(task_id, advance=1)
         for name in cfg.baselines.sklearn:
             out.add(name, sklearn_outcome(cfg, prep, name))

@@ -23,6 +23,8 @@ def claims(models: dict[str, Any]) -> dict[str, bool]:
     training time) and against each baseline present, and MAE below 4 years."""
     pair = models["codeepnet"]
     out: dict[str, bool] = {}
+    if "single_cnn_searched" in models:
+        out["pair_beats_searched_single_cnn_mae"] = pair["mae"] < models["single_cnn_searched"]["mae"]
     if "single_cnn" in models:
         single = models["single_cnn"]
         out["pair_beats_single_cnn_mae"] = pair["mae"] < single["mae"]
@@ -51,7 +53,10 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
     t_start = time.perf_counter()
     prep = prepare_data(cfg)
     chromosome, search_out = search_architecture(cfg, prep, rundir, device)
-    final = final_training(cfg, prep, chromosome, rundir, device)
+    single_chromosome, single_search = None, None
+    if cfg.baselines.single_cnn_search and cfg.search.enabled:
+        single_chromosome, single_search = search_architecture(cfg, prep, rundir, device, model="single")
+    final = final_training(cfg, prep, chromosome, rundir, device, single_chromosome)
     codeepnet_figures(rundir, search_out, final.curves, final.test_preds, prep.a_te)
     mae = {k: v["mae"] for k, v in final.models.items()}
     return {
@@ -62,6 +67,7 @@ def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
         "chromosome": chromosome.to_dict(),
         "chromosome_description": chromosome.describe(),
         "search": search_out,
+        "single_cnn_search": single_search,
         "mae": mae,
         "test": {f"{k}_mae": v for k, v in mae.items()},
         "models": final.models,

@@ -15,7 +15,7 @@ import torch
 
 from coterie.cooperative.chromosome import Chromosome, SearchSpace, default_chromosome
 from coterie.cooperative.genetic import FitnessTask, GAConfig, GeneticSearch, ProcessPoolEvaluator, RayEvaluator
-from coterie.cooperative.pareto import pair_cost, pareto_front
+from coterie.cooperative.pareto import model_cost, pareto_front
 from coterie.experiments.codeepnet.config import CoDeepNetConfig
 from coterie.experiments.codeepnet.prepare import PreparedData, train_config
 from coterie.utils.rundir import RunDir
@@ -43,10 +43,12 @@ def _evaluator(cfg: CoDeepNetConfig, task: FitnessTask) -> ProcessPoolEvaluator 
 
 
 def search_architecture(
-    cfg: CoDeepNetConfig, prep: PreparedData, rundir: RunDir, device: torch.device
+    cfg: CoDeepNetConfig, prep: PreparedData, rundir: RunDir, device: torch.device, model: str = "pair"
 ) -> tuple[Chromosome, dict[str, Any]]:
     """The chromosome to train and the ``search`` section of results.json; each generation is logged to
-    metrics.jsonl (``phase: search``). With the search off: the initial chromosome and ``{"enabled": False}``."""
+    metrics.jsonl (``phase: search``, ``model``). With the search off: the initial chromosome and
+    ``{"enabled": False}``. ``model="single"`` searches the single larger CNN with the same GA settings and budget
+    (:class:`~coterie.cooperative.genetic.FitnessTask`)."""
     initial = initial_chromosome(cfg)
     if not cfg.search.enabled:
         return initial, {"enabled": False}
@@ -57,7 +59,8 @@ def search_architecture(
     task = FitnessTask(prep.x_tr, prep.y_tr, prep.x_va, prep.a_va, prep.scaler, prep.mean, prep.std, fit_budget,
                        cfg.model.transfer, cfg.model.prediction, cfg.model.dropout, seed=cfg.seed,
                        torch_threads=1 if parallel else torch.get_num_threads(), device=str(device),
-                       n_seeds=cfg.search.fitness_seeds, cost=cfg.search.cost, cost_weight=cfg.search.cost_weight)
+                       n_seeds=cfg.search.fitness_seeds, cost=cfg.search.cost, cost_weight=cfg.search.cost_weight,
+                       model=model, single_ratio=cfg.baselines.single_cnn_param_ratio)
     s = cfg.search
     ga_cfg = GAConfig(s.population_size, s.generations, s.tournament_size, s.crossover_rate, s.mutation_rate,
                       s.elitism, cfg.seed)
@@ -65,7 +68,8 @@ def search_architecture(
     evaluator = _evaluator(cfg, task)
     try:
         ga = GeneticSearch(space, task, ga_cfg, evaluator=evaluator, initial=[initial],
-                           on_generation=lambda rec: rundir.log_metrics({"phase": "search", **rec.to_dict()}))
+                           on_generation=lambda rec: rundir.log_metrics({"phase": "search", "model": model,
+                                                                         **rec.to_dict()}))
         result = ga.run()
     finally:
         if evaluator is not None:
@@ -75,17 +79,17 @@ def search_architecture(
         "seconds": time.perf_counter() - t0, "initial_val_mae": result.cache.get(space.repair(initial).key()),
         "history": [r.to_dict() for r in result.history], "workers": s.workers, "backend": s.backend,
         "fitness_seeds": s.fitness_seeds, "cost": s.cost, "cost_weight": s.cost_weight,
-        **evaluated_front(task, result.chromosomes, result.cache, prep.length, cfg.model.transfer),
+        **evaluated_front(task, result.chromosomes, result.cache, prep.length),
     }
 
 
-def evaluated_front(task: FitnessTask, chromosomes: dict[str, Chromosome], fitness: dict[str, float], length: int,
-                    transfer: str) -> dict[str, Any]:
+def evaluated_front(task: FitnessTask, chromosomes: dict[str, Chromosome], fitness: dict[str, float], length: int
+                    ) -> dict[str, Any]:
     """``evaluated``: every evaluated chromosome (key, fitness, validation MAE = fitness − cost term, parameters,
     forward FLOPs, description) and ``pareto_front``: the keys of those no other beats on both MAE and parameters."""
     rows = []
     for key, c in chromosomes.items():
-        params, flops = pair_cost(c, length, transfer)
+        params, flops = model_cost(task.build(c), length)
         f = fitness[key]
         rows.append({"key": key, "fitness": f, "val_mae": f - task.penalty(c) if math.isfinite(f) else f,
                      "parameters": params, "forward_flops": flops, "description": c.describe()})
