@@ -130,7 +130,7 @@ def main() -> None:
            "models": {k: run_kind(cfg, task, k, a.seeds, a.epochs, a.schedule) for k in cfg.models}}
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "" if a.schedule == "constant" else f"-{a.schedule}"
+    suffix = "" if a.schedule == "constant" else f"-{a.schedule}{a.epochs}"
     (out / f"pilot-{cfg.task}{suffix}.json").write_text(json.dumps(res, indent=1))
 
 
