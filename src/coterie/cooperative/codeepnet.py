@@ -20,6 +20,19 @@ Readings chosen where seed 001 is vague, and the alternatives offered through ``
 * ``"distill"``: prediction distillation only, no feature sharing.
 * ``"none"``: no knowledge transfer at all — two networks that merely take turns (ablation).
 
+What the networks receive, and when (issue 22 point 5). The *active* network receives, on every training batch, the
+inactive partner's shared features of that batch (``features`` modes) and, in distill modes once the partner has had
+a turn, its predictions. The *inactive* network receives nothing while inactive: it is frozen, so the features it
+lends are a fixed function of its weights as they stood at the last swap. Seed 001's discrete wording ("every so
+often the active CNN passes its learned features to the inactive CNN; then they swap roles") therefore gives the
+same computation as this per-batch reading: a snapshot of the partner taken at the swap and the partner's live
+features are the same function throughout a turn, because the partner does not change during it (and runs in
+evaluation mode, so no dropout noise differs). No second option is offered since no discrete reading differs.
+Ablations: ``transfer="none"`` is the same pair taking turns with nothing transferred (its FC layers lack the
+partner-input weights, hence fewer parameters — exactly the weights that carry the transfer);
+:func:`~coterie.cooperative.training.fit_independent` trains that pair's two networks side by side on every batch
+(two independent CNNs averaged, same parameters and epochs as ``none``).
+
 The pair's prediction (``prediction``) is the mean of both networks (default; both have been trained and both see
 each other's features) or the output of the last active network.
 
