@@ -61,6 +61,9 @@ def test_report_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     # svr: d = (-1, -1, -0.5), mean -0.833 -> does not hold; single CNN: p ≈ 0.06 (x2 Holm) -> weaker
     assert "H4a pair beats SVR: d = -0.833" in out and out.count("does not hold") == 1
     assert "H1 pair beats a single larger CNN: d = +0.400" in out and "-> weaker" in out
+    # pair 1000 params / 10 s vs single 1500 / 12 s on every seed
+    assert ("H5 efficiency vs single_cnn: fewer parameters on 3/3 seeds (mean ratio 0.667), less training time on "
+            "3/3 (mean ratio 0.833)") in out
     assert mod.main(["--runs", str(tmp_path / "absent.csv")]) == 2
 
 

@@ -30,6 +30,7 @@ COMPARISONS = {  # other model -> the seed-001 claim it tests
     "codeepnet[none]": "H2 knowledge transmission helps (same pair, transfer off)",
     "independent_cnns": "H3 cooperation beats two independent CNNs averaged",
     "single_cnn": "H1 pair beats a single larger CNN",
+    "single_cnn_searched": "H1b pair beats the single CNN searched by the same GA",
     "svr": "H4a pair beats SVR",
     "gbr": "H4b pair beats gradient boosting",
     "elastic_net": "H4c pair beats an elastic net (linear clock refitted)",
@@ -79,6 +80,18 @@ def verdict(mean_d: float, p_adj: float) -> str:
     return "holds" if p_adj < 0.05 else "weaker"
 
 
+def efficiency(runs: pd.DataFrame, other: str) -> str:
+    """H5 (seed 001: "fewer computational resources"): seeds where the pair has fewer parameters and less training
+    time than ``other``, and the mean ratios pair / other."""
+    w = runs[runs.model.isin([PAIR, other])].pivot(index="seed", columns="model")
+    w = w.dropna()
+    par, sec = w["parameters"], w["train_seconds"]
+    fewer_p, less_t = int((par[PAIR] < par[other]).sum()), int((sec[PAIR] < sec[other]).sum())
+    return (f"H5 efficiency vs {other}: fewer parameters on {fewer_p}/{len(w)} seeds (mean ratio "
+            f"{(par[PAIR] / par[other]).mean():.3f}), less training time on {less_t}/{len(w)} (mean ratio "
+            f"{(sec[PAIR] / sec[other]).mean():.3f})")
+
+
 def report(runs: pd.DataFrame) -> list[str]:
     """The README's lines: the per-model table, then one line per comparison."""
     lines = ["| model | seeds | test MAE mean ± sd | val MAE | parameters | training s |", "|---|---|---|---|---|---|"]
@@ -96,6 +109,7 @@ def report(runs: pd.DataFrame) -> list[str]:
         lines.append(f"{COMPARISONS[m]}: d = {r['mean_d']:+.3f} ± {r['sd_d']:.3f} years over {r['n']} seeds, pair "
                      f"better on {r['wins']}/{r['n']}, t = {r['t']:.3f}, one-sided p = {r['p_t']:.4f} (Holm "
                      f"{p_adj:.4f}), Wilcoxon two-sided p = {r['p_wilcoxon']:.4f} -> {verdict(r['mean_d'], p_adj)}")
+    lines += [efficiency(runs, m) for m in ("single_cnn", "single_cnn_searched") if m in present]
     return lines
 
 
