@@ -83,3 +83,21 @@ def test_collect_from_results(tmp_path: Path) -> None:
     runs = pd.read_csv(out)
     assert list(runs.columns) == ["seed", "model", "val_mae", "test_mae", "parameters", "train_seconds"]
     assert runs.test_mae.tolist() == [3.5, 4.5, 3.5, 5.5] and runs.val_mae.tolist() == [3.0, 4.0, 4.0, 4.0]
+
+
+def test_pilot_cost_lines(tmp_path: Path) -> None:
+    mod = _module()
+    (tmp_path / "time.txt").write_text("\tUser time (seconds): 100.00\n\tSystem time (seconds): 8.00\n"
+                                       "\tPercent of CPU this job got: 50%\n"
+                                       "\tElapsed (wall clock) time (h:mm:ss or m:ss): 3:36.00\n")
+    res = {"seconds": 200.0, "search": {"seconds": 120.0, "evaluations": 30, "pareto_front": ["a", "b"]},
+           "single_cnn_search": {"seconds": 50.0, "evaluations": 29},
+           "models": {"codeepnet": {"mae": 4.123, "n_parameters": 1234}, "svr": {"mae": 5.0}},
+           "data": {"selected_truly_age_associated": 150, "n_age_cpgs": 200}}
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    lines = mod.pilot(tmp_path)
+    # 108 CPU-s = 0.030 core-h; x5 = 0.15
+    assert lines[0] == "pilot CPU time 108.0 s = 0.030 core-h per seed, 0.15 core-h for 5 seeds; wall 3:36.00, 50% CPU"
+    assert lines[1] == "pair search 120 s (30 chromosomes), single-CNN search 50 s (29), the rest 30 s"
+    assert lines[2] == "pilot test MAE: codeepnet 4.12, svr 5.00"
+    assert lines[3] == "pair front 2 chromosomes, pair parameters 1,234, true age CpGs selected 150/200"

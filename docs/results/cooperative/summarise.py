@@ -2,6 +2,7 @@
 
     python docs/results/cooperative/summarise.py                      # read runs.csv next to this file, print
     python docs/results/cooperative/summarise.py --collect RUN_DIR... # build runs.csv from the runs' results.json
+    python docs/results/cooperative/summarise.py --pilot              # the Cost section's numbers from pilot/
 
 runs.csv has one row per seed × model: ``seed, model, val_mae, test_mae, parameters, train_seconds`` (model labels
 as in results.json: ``codeepnet``, ``codeepnet[none]``, ``independent_cnns``, ``single_cnn``, ``svr``, ``gbr``,
@@ -113,11 +114,33 @@ def report(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def pilot(pilot_dir: Path, seeds: int = 5) -> list[str]:
+    """The README's Cost numbers from the pilot's ``time.txt`` (``/usr/bin/time -v``) and ``results.json``."""
+    times = dict(line.strip().rsplit(": ", 1) for line in (pilot_dir / "time.txt").read_text().splitlines())
+    cpu = float(times["User time (seconds)"]) + float(times["System time (seconds)"])
+    r = json.loads((pilot_dir / "results.json").read_text())
+    maes = ", ".join(f"{k} {m['mae']:.2f}" for k, m in r["models"].items())
+    return [f"pilot CPU time {cpu:.1f} s = {cpu / 3600:.3f} core-h per seed, {seeds * cpu / 3600:.2f} core-h for "
+            f"{seeds} seeds; wall {times['Elapsed (wall clock) time (h:mm:ss or m:ss)']}, "
+            f"{times['Percent of CPU this job got']} CPU",
+            f"pair search {r['search']['seconds']:.0f} s ({r['search']['evaluations']} chromosomes), single-CNN "
+            f"search {r['single_cnn_search']['seconds']:.0f} s ({r['single_cnn_search']['evaluations']}), the rest "
+            f"{r['seconds'] - r['search']['seconds'] - r['single_cnn_search']['seconds']:.0f} s",
+            f"pilot test MAE: {maes}",
+            f"pair front {len(r['search']['pareto_front'])} chromosomes, pair parameters "
+            f"{r['models'][PAIR]['n_parameters']:,}, true age CpGs selected "
+            f"{r['data']['selected_truly_age_associated']}/{r['data']['n_age_cpgs']}"]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--collect", nargs="+", type=Path, metavar="RUN_DIR", help="build runs.csv from these runs")
     ap.add_argument("--runs", type=Path, default=RUNS, help="runs.csv to read or write (default: next to this file)")
+    ap.add_argument("--pilot", type=Path, nargs="?", const=HERE / "pilot", help="print the Cost numbers of a pilot")
     args = ap.parse_args(argv)
+    if args.pilot:
+        sys.stdout.write("\n".join(pilot(args.pilot)) + "\n")
+        return 0
     if args.collect:
         collect(args.collect).to_csv(args.runs, index=False)
         sys.stdout.write(f"wrote {args.runs}\n")
