@@ -44,7 +44,8 @@ def compare(
 
 def table(title: str, rows: list[tuple[str, float, float, str]]) -> str:
     """Rows of (case, baseline ms, coterie ms, target) → a text table with speed-up ratios."""
-    lines = [title, f"{'case':<44}{'baseline ms':>12}{'coterie ms':>12}{'ratio':>8}  target"]
+    width = max([44, *(len(r[0]) + 2 for r in rows)])
+    lines = [title, f"{'case':<{width}}{'baseline ms':>12}{'coterie ms':>12}{'ratio':>8}  target"]
     for name, base, ours, target in rows:
-        lines.append(f"{name:<44}{base * 1e3:>12.2f}{ours * 1e3:>12.2f}{base / ours:>7.2f}×  {target}")
+        lines.append(f"{name:<{width}}{base * 1e3:>12.2f}{ours * 1e3:>12.2f}{base / ours:>7.2f}×  {target}")
     return "\n".join(lines)
