@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from coterie.cooperative.chromosome import Chromosome, SearchSpace, default_chromosome
-from coterie.cooperative.genetic import FitnessTask, GAConfig, GeneticSearch, ProcessPoolEvaluator, RayEvaluator
+from coterie.cooperative.fitness import FitnessTask
+from coterie.cooperative.genetic import GAConfig, GeneticSearch, ProcessPoolEvaluator, RayEvaluator
 from coterie.cooperative.pareto import model_cost, pareto_front
 from coterie.experiments.codeepnet.config import CoDeepNetConfig
 from coterie.experiments.codeepnet.prepare import PreparedData, train_config
@@ -48,7 +49,7 @@ def search_architecture(
     """The chromosome to train and the ``search`` section of results.json; each generation is logged to
     metrics.jsonl (``phase: search``, ``model``). With the search off: the initial chromosome and
     ``{"enabled": False}``. ``model="single"`` searches the single larger CNN with the same GA settings and budget
-    (:class:`~coterie.cooperative.genetic.FitnessTask`)."""
+    (:class:`~coterie.cooperative.fitness.FitnessTask`)."""
     initial = initial_chromosome(cfg)
     if not cfg.search.enabled:
         return initial, {"enabled": False}
