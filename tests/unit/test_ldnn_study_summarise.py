@@ -70,11 +70,47 @@ def test_compare_and_verdict_by_hand(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "| mix | 6 | 52.50% ± 1.87% |" in text  # mean 0.525, sd of 0.50..0.55 = 0.018708
     assert "0.500 ± 0.000 [0.500, 0.500]" in text  # near-zero fraction only on seeds 0-1
     assert "mix beats each pure type (val): **weaker**" in text
+    assert "claim (validation, checked on test): **weaker**" in text
 
 
 def test_verdict_rules() -> None:
     mod = _summarise()
     sig = {"type1": {"advantage": 0.01, "p_holm": 0.01}, "type2": {"advantage": 0.02, "p_holm": 0.04}}
     assert mod.verdict(sig, ["type1", "type2"]) == "holds"
+    test = {"type1": {"advantage": 0.01}, "type2": {"advantage": -0.01}}
+    assert mod.claim_verdict(sig, test, ["type1", "type2"]) == "weaker"  # holds on val, test disagrees
+    test["type2"]["advantage"] = 0.002
+    assert mod.claim_verdict(sig, test, ["type1", "type2"]) == "holds"
     sig["type2"]["advantage"] = -0.001
     assert mod.verdict(sig, ["type1", "type2"]) == "does not hold"
+
+
+def test_collect_from_run_dir(tmp_path: Path) -> None:
+    """--collect turns ldnn's per-seed eval records into runs.csv rows (r = participation ratio / width) and the
+    meta-learning summary into meta.csv."""
+    import json
+
+    mod = _summarise()
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("experiment: ldnn\ntask: mnist1d\nhidden: [50]\n")
+    meta = {"first_inner_loss": 2.0, "last_inner_loss": 1.0, "meta_network_val": 0.5, "outer_steps_run": 7,
+            "stopped": "plateau", "best_outer_step": 3, "val_loss_curve": [2.0, 1.5, 1.25],
+            "export_max_abs_error_on_range": 0.001}
+    (run / "results.json").write_text(json.dumps({"task": "mnist1d", "nn": {"metric": "accuracy", "meta": meta}}))
+    recs = [{"phase": "meta", "model": "nn", "outer_step": 1},
+            {"phase": "eval", "model": "nn", "arm": "mix", "seed": 0, "val_accuracy": 0.5, "test_accuracy": 0.6,
+             "participation_ratio": 10.0, "hessian_trace": 3.0, "near_zero_fraction": 0.25},
+            {"phase": "eval", "model": "nn", "arm": "relu", "seed": 0, "val_accuracy": 0.4, "test_accuracy": 0.45,
+             "participation_ratio": 5.0}]
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    mod.main(["--collect", str(run), "--runs", str(dest / "runs.csv")])
+    rows = mod.read_runs(dest / "runs.csv")
+    assert [(r["arm"], r["seed"], r["val_metric"], r["test_metric"], r["metric"], r["width"]) for r in rows] == [
+        ("mix", 0, 0.5, 0.6, "accuracy", 50), ("relu", 0, 0.4, 0.45, "accuracy", 50)]
+    assert rows[0]["participation_r"] == pytest.approx(0.2) and rows[1]["participation_r"] == pytest.approx(0.1)
+    assert rows[0]["near_zero_fraction"] == 0.25 and rows[1]["hessian_trace"] != rows[1]["hessian_trace"]  # NaN
+    meta_text = (dest / "meta.csv").read_text()
+    assert "mnist1d,nn,7,plateau,3,0.5,2,1.25,0.001" in meta_text

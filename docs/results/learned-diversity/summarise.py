@@ -109,6 +109,15 @@ def verdict(cmp: dict[str, dict[str, Any]], pures: list[str]) -> str:
     return "holds" if all(cmp[p]["p_holm"] < ALPHA for p in pures) else "weaker"
 
 
+def claim_verdict(val: dict[str, dict[str, Any]], test: dict[str, dict[str, Any]], pures: list[str]) -> str:
+    """The pre-registered reading: the validation verdict, downgraded from holds to weaker when the test split does
+    not also put the mix ahead of each pure type on average."""
+    v = verdict(val, pures)
+    if v == "holds" and any(test[p]["advantage"] <= 0 for p in pures):
+        return "weaker"
+    return v
+
+
 def _mean(v: np.ndarray) -> float:
     v = v[np.isfinite(v)]
     return float(v.mean()) if v.size else float("nan")
@@ -127,14 +136,16 @@ def _arm_table(arms: dict[str, dict[int, dict[str, Any]]], metric: str) -> None:
         c = {k: np.array([r[k] for r in per_seed.values()]) for k in
              ("val_metric", "test_metric", "participation_r", "hessian_trace", "near_zero_fraction")}
         nz = c["near_zero_fraction"][np.isfinite(c["near_zero_fraction"])]
-        nz_s = f"{nz.mean():.3f} ± {_sd(nz):.3f} [{nz.min():.3f}, {nz.max():.3f}]" if nz.size else "–"
+        nz_sd = "–" if nz.size < 2 else f"{_sd(nz):.3f}"
+        nz_s = f"{nz.mean():.3f} ± {nz_sd} [{nz.min():.3f}, {nz.max():.3f}]" if nz.size else "–"
         out(f"| {arm} | {len(per_seed)} | {fmt(_mean(c['val_metric']), metric)} ± {fmt(_sd(c['val_metric']), metric)}"
             f" | {fmt(float(np.median(c['val_metric'])), metric)} | {fmt(_mean(c['test_metric']), metric)} ± "
             f"{fmt(_sd(c['test_metric']), metric)} | {_mean(c['participation_r']):.3f} "
             f"| {fmt(_mean(c['hessian_trace']), 'x')} | {nz_s} |")
 
 
-def report(rows: list[dict[str, Any]]) -> None:
+def report(rows: list[dict[str, Any]], meta: Path) -> None:
+    """Per setting: the arm table, mix-vs-arm tests on val and test, the claim verdict; then ``meta`` (meta.csv)."""
     for (task, model, width, source), arms in settings(rows).items():
         metric = next(iter(next(iter(arms.values())).values()))["metric"]
         higher = metric == "accuracy"
@@ -143,13 +154,14 @@ def report(rows: list[dict[str, Any]]) -> None:
         if "mix" not in arms:
             continue
         pures = sorted(a for a in arms if a.startswith("type"))
+        cmps = {}
         for column, split in (("val_metric", "val"), ("test_metric", "test")):
-            cmp = compare_mix(arms, column, higher)
+            cmps[split] = cmp = compare_mix(arms, column, higher)
             parts = [f"vs {a}: {fmt(v['advantage'], metric)}, {v['wins']}/{v['n']}, p = {v['p']:.3g}, "
                      f"Holm p = {v['p_holm']:.3g}" for a, v in cmp.items()]
             out(f"- mix ({split}; advantage, mix-better seeds, Wilcoxon): " + "; ".join(parts))
             out(f"- mix beats each pure type ({split}): **{verdict(cmp, pures)}**")
-    meta = HERE / "meta.csv"
+        out(f"- claim (validation, checked on test): **{claim_verdict(cmps['val'], cmps['test'], pures)}**")
     if meta.exists():
         out("\n### meta-learning\n")
         out("| " + " | ".join(META_COLUMNS) + " |")
@@ -217,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
 
         pilot_report(HERE / "pilot")
     else:
-        report(read_runs(Path(a.runs)))
+        report(read_runs(Path(a.runs)), Path(a.runs).parent / "meta.csv")
 
 
 if __name__ == "__main__":
