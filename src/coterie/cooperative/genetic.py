@@ -1,7 +1,8 @@
 """Genetic architecture search over Co-DeepNet chromosomes (seed 001).
 
-* **Fitness**: validation MAE (years, lower is better) of a pair built from the chromosome and trained for a short
-  budget (:class:`FitnessTask`). The test split never enters the search.
+* **Fitness**: validation MAE (years, lower is better) of a pair (or its single larger CNN) built from the
+  chromosome and trained for a short budget, averaged over training seeds, plus an optional cost term
+  (:class:`~coterie.cooperative.fitness.FitnessTask`). The test split never enters the search.
 * **Selection**: tournament of ``tournament_size`` individuals drawn without replacement; the fittest wins.
 * **Crossover**, two steps (:func:`crossover`):
 
