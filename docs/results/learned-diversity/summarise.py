@@ -229,7 +229,10 @@ def main(argv: list[str] | None = None) -> None:
 
         pilot_report(HERE / "pilot")
     else:
-        report(read_runs(Path(a.runs)), Path(a.runs).parent / "meta.csv")
+        runs = Path(a.runs)
+        if not runs.exists():
+            sys.exit(f"no {runs}: the study has not been collected yet (run the study configs, then --collect)")
+        report(read_runs(runs), runs.parent / "meta.csv")
 
 
 if __name__ == "__main__":
