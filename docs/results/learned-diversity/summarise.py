@@ -88,11 +88,11 @@ def compare_mix(arms: dict[str, dict[int, dict[str, Any]]], column: str, higher:
     for arm, per_seed in arms.items():
         if arm == "mix":
             continue
-        seeds = sorted(set(mix) & set(per_seed))
-        a = np.array([mix[s][column] for s in seeds])
-        b = np.array([per_seed[s][column] for s in seeds])
+        a, b = _paired(mix, per_seed, column)
         diff = a - b if higher else b - a
-        res[arm] = {"advantage": float(diff.mean()), "wins": int((diff > 0).sum()), "n": len(seeds),
+        diff = diff[np.isfinite(diff)]  # analysis columns may exist on some seeds only
+        res[arm] = {"advantage": float(diff.mean()) if diff.size else float("nan"), "wins": int((diff > 0).sum()),
+                    "n": int(diff.size),
                     "p": wilcoxon_p(diff)}
     for arm, p in zip(res, holm([v["p"] if v["p"] == v["p"] else 1.0 for v in res.values()])):
         res[arm]["p_holm"] = p
@@ -162,12 +162,45 @@ def report(rows: list[dict[str, Any]], meta: Path) -> None:
             out(f"- mix ({split}; advantage, mix-better seeds, Wilcoxon): " + "; ".join(parts))
             out(f"- mix beats each pure type ({split}): **{verdict(cmp, pures)}**")
         out(f"- claim (validation, checked on test): **{claim_verdict(cmps['val'], cmps['test'], pures)}**")
+        for column, better in (("participation_r", True), ("hessian_trace", False), ("near_zero_fraction", True)):
+            cmp = compare_mix(arms, column, better)
+            out(f"- flatness/participation, mix vs arm on {column} (> 0: mix {'higher' if better else 'lower'}): "
+                + "; ".join(f"{a}: {v['advantage']:.4g}, Holm p = {v['p_holm']:.3g}" for a, v in cmp.items()))
+    _cross_settings(settings(rows))
     if meta.exists():
         out("\n### meta-learning\n")
         out("| " + " | ".join(META_COLUMNS) + " |")
         out("|" + "---|" * len(META_COLUMNS))
         for r in csv.DictReader(meta.open()):
             out("| " + " | ".join(r[c] for c in META_COLUMNS) + " |")
+
+
+def _paired(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]], col: str) -> tuple[np.ndarray, np.ndarray]:
+    seeds = sorted(set(a) & set(b))
+    return np.array([a[s][col] for s in seeds]), np.array([b[s][col] for s in seeds])
+
+
+def _cross_settings(sets: dict[tuple, dict[str, dict[int, dict[str, Any]]]]) -> None:
+    """Fig 6(b): HNN vs NN per arm (paired by seed; ratio of mean val MSE, Holm over arms); reuse: a setting whose
+    activations come from another task, its mix vs the target's own mix and own sine (paired by seed)."""
+    for (task, model, width, source), arms in sets.items():
+        nn_arms = sets.get((task, "nn", width, source))
+        if model == "hnn" and nn_arms:
+            common = [a for a in arms if a in nn_arms]
+            res = {a: _paired(arms[a], nn_arms[a], "val_metric") for a in common}
+            ps = holm([wilcoxon_p(n - h) if wilcoxon_p(n - h) == wilcoxon_p(n - h) else 1.0 for h, n in res.values()])
+            out(f"\n- {task} HNN vs NN (val MSE ratio hnn/nn, Holm p): " + "; ".join(
+                f"{a}: {h.mean() / n.mean():.3g}, {p:.3g}" for (a, (h, n)), p in zip(res.items(), ps)))
+        own = sets.get((task, model, width, task))
+        if source != task and own and "mix" in arms and "mix" in own:
+            higher = next(iter(arms["mix"].values()))["metric"] == "accuracy"
+            parts = []
+            for ref in ("mix", "sin"):
+                if ref in own:
+                    m, r = _paired(arms["mix"], own[ref], "val_metric")
+                    d = m - r if higher else r - m
+                    parts.append(f"vs own {ref}: {d.mean():.4g} (> 0: reused better), p = {wilcoxon_p(d):.3g}")
+            out(f"\n- reuse on {task} ({model}, activations from {source}), reused mix " + "; ".join(parts))
 
 
 def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
