@@ -110,3 +110,20 @@ def test_missing_ray_for_a_ray_sweep_is_one_line_and_exit_2(tmp_path: Path, monk
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "--backend ray needs the ray package" in lines[0], res.output
     assert not out.exists()
+
+
+def test_ldnn_arms_log_to_tensorboard(tmp_path):
+    """The learned-diversity experiment trains each arm in arms/<task>-<kind>-<arm>/: with --tensorboard each arm's
+    events hold its metrics.jsonl."""
+    out = tmp_path / "ldnn"
+    res = CliRunner().invoke(app, ["run", "ldnn-mnist1d-ci", "--out", str(out), "--tensorboard"])
+    assert res.exit_code == 0, res.output
+    arms = sorted((out / "arms").iterdir())
+    assert arms
+    for arm in arms:
+        got = _events(arm / "tensorboard")
+        want = _expected(arm / "metrics.jsonl")
+        assert set(got) == set(want)
+        for tag, values in want.items():
+            assert [e for e, _ in got[tag]] == [e for e, _ in values]
+            assert [v for _, v in got[tag]] == pytest.approx([v for _, v in values], rel=1e-6)

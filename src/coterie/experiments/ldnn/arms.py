@@ -15,6 +15,7 @@ loss is the mean over the last epoch (was: over the last 10 % of steps). So numb
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from coterie.ensemble.ensemble import Ensemble
 from coterie.experiments.ldnn.config import AnalysisSettings, EvalSettings
 from coterie.experiments.ldnn.task import LdnnTask
 from coterie.models.base import capture_features
+from coterie.training.callbacks import Callback
 from coterie.training.trainer import Trainer
 
 
@@ -35,7 +37,7 @@ def arm_epochs(steps: int, n_train: int, batch_size: int) -> int:
 
 
 def arm_trainer(models: list[nn.Module], task: LdnnTask, ev: EvalSettings, data_seed: int,
-                run_dir: Path | None = None, progress: bool = True) -> Trainer:
+                run_dir: Path | None = None, progress: bool = True, callbacks: Sequence[Callback] = ()) -> Trainer:
     """The Trainer of one arm: Adam at ``ev.lr`` (``ev.schedule``: constant or cosine), batches of ``ev.batch_size``,
     ``ev.steps`` rounded up to epochs, member s on its own order (stream s of ``data_seed``), checkpoints about every
     tenth of the run."""
@@ -54,13 +56,15 @@ def arm_trainer(models: list[nn.Module], task: LdnnTask, ev: EvalSettings, data_
         run_dir=run_dir,
         checkpoint_every=max(1, epochs // 10),
         progress=progress,
+        callbacks=callbacks,
     )
 
 
 def train_arm(models: list[nn.Module], task: LdnnTask, ev: EvalSettings, data_seed: int,
-              run_dir: Path | None = None) -> list[float]:
-    """Train ``models`` in place (see :func:`arm_trainer`); each one's mean training loss over the last epoch."""
-    history = arm_trainer(models, task, ev, data_seed, run_dir).fit(task.train)
+              run_dir: Path | None = None, callbacks: Sequence[Callback] = ()) -> list[float]:
+    """Train ``models`` in place (see :func:`arm_trainer`); each one's mean training loss over the last epoch.
+    ``callbacks``: extra Trainer callbacks (e.g. the TensorBoard logger of ``log.tensorboard``)."""
+    history = arm_trainer(models, task, ev, data_seed, run_dir, callbacks=callbacks).fit(task.train)
     return [float(v) for v in history[-1]["train_loss"]]
 
 

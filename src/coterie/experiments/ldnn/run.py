@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from coterie.experiments.artifacts import ldnn as artifacts
+from coterie.experiments.build import log_callbacks
 from coterie.experiments.ldnn.arms import analyse_seed, train_arm
 from coterie.experiments.ldnn.config import LdnnConfig, export_kind, meta_config
 from coterie.experiments.ldnn.rollouts import rollout_energies
@@ -110,7 +111,7 @@ def _arms_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, meta
             seed_everything(sd)  # seed s: the same initial weights in every arm
             models.append(task.build(kind, act).to(task.device))
         run_dir = rundir.path / "arms" / f"{cfg.task}-{kind}-{arm}"
-        train_losses = train_arm(models, task, ev, init_seeds[0], run_dir)
+        train_losses = train_arm(models, task, ev, init_seeds[0], run_dir, callbacks=log_callbacks(cfg, run_dir))
         for s, model in enumerate(models):
             rec, density = analyse_seed(model, task, an, s, hessian_data)
             records.add(arm, rec, task.metric_name, cfg.hidden[0])
