@@ -117,8 +117,12 @@ def main() -> None:
     x, y = torch.rand(n, *SHAPE, generator=g), torch.randint(0, 10, (n,), generator=g)
     aug = build_augment(SPEC, SHAPE)
     user_loader = DataLoader(
-        ImageDataset(x, y), batch_size=BATCH, shuffle=True, num_workers=args.workers,
-        pin_memory=args.device.startswith("cuda"), persistent_workers=args.workers > 0,
+        ImageDataset(x, y),
+        batch_size=BATCH,
+        shuffle=True,
+        num_workers=args.workers,
+        pin_memory=args.device.startswith("cuda"),
+        persistent_workers=args.workers > 0,
     )
     cases = {
         "a": Case((x, y), aug, args.device, 0),
@@ -152,13 +156,17 @@ def report(cases: dict[str, Case], steps: int, workers: int) -> None:
     ]
     for k, name, target in rows:
         print(f"{name:<62}{total[k]:>9.2f}{med[k] * 1e3:>9.1f}{med[k] / med['a']:>7.2f}×  {target}")
-    print(f"{'(b) first epoch, worker start-up included (vs (a) first epoch)':<62}{first['b']:>9.2f}{'':>9}"
-          f"{first['b'] / first['a']:>7.2f}×  info")
+    print(
+        f"{'(b) first epoch, worker start-up included (vs (a) first epoch)':<62}{first['b']:>9.2f}{'':>9}"
+        f"{first['b'] / first['a']:>7.2f}×  info"
+    )
     share = med["a"] / med["c"] - 1
     print(f"{'augmentation share of the step: (a)/(c) − 1':<62}{'':>9}{'':>9}{share * 100:>7.1f}%  ≤ 10 %")
     aug_s = sum(cases["a"].aug_times[1])
-    print(f"{'augmentation alone, timed inside the steps of (a)':<62}{aug_s:>9.2f}{aug_s / steps * 1e3:>9.1f}"
-          f"{aug_s / total['a'] * 100:>7.1f}%  ≤ 10 %")
+    print(
+        f"{'augmentation alone, timed inside the steps of (a)':<62}{aug_s:>9.2f}{aug_s / steps * 1e3:>9.1f}"
+        f"{aug_s / total['a'] * 100:>7.1f}%  ≤ 10 %"
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,20 @@ import ast
 import sys
 from pathlib import Path
 
-MUTATORS = {"append", "appendleft", "extend", "update", "add", "insert", "pop", "popleft", "setdefault", "clear",
-            "remove", "discard"}
+MUTATORS = {
+    "append",
+    "appendleft",
+    "extend",
+    "update",
+    "add",
+    "insert",
+    "pop",
+    "popleft",
+    "setdefault",
+    "clear",
+    "remove",
+    "discard",
+}
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 

@@ -15,10 +15,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_ci_recipe_with_every_arm(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    res = CliRunner().invoke(app, [
-        "run", str(ROOT / "configs/codeepnet-age-ci.yaml"), "--out", str(out), "--device", "cpu",
-        "--set", "ablations=[none]", "--set", "independent_cnns=true", "--set", "baselines.single_cnn_search=true",
-        "--set", "search.cost=parameters", "--set", "search.cost_weight=0.01"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(ROOT / "configs/codeepnet-age-ci.yaml"),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--set",
+            "ablations=[none]",
+            "--set",
+            "independent_cnns=true",
+            "--set",
+            "baselines.single_cnn_search=true",
+            "--set",
+            "search.cost=parameters",
+            "--set",
+            "search.cost_weight=0.01",
+        ],
+    )
     assert res.exit_code == 0, res.output
     r = json.loads((out / "results.json").read_text())
     m = r["models"]

@@ -33,8 +33,19 @@ def test_too_few_aged_samples_is_one_line_and_exit_2(tmp_path: Path, n_aged: int
     csv = tmp_path / "cohort.csv"
     _write_csv(csv, 30, n_aged)
     out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["run", str(ROOT / "configs/codeepnet-age-ci.yaml"), "--data-file", str(csv),
-                                   "--out", str(out), "--device", "cpu"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(ROOT / "configs/codeepnet-age-ci.yaml"),
+            "--data-file",
+            str(csv),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ],
+    )
     assert res.exit_code == 2, res.output
     errors = [ln for ln in res.output.splitlines() if "too few samples with an age" in ln]
     assert len(errors) == 1, res.output

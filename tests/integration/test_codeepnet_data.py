@@ -20,13 +20,38 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_simulator_version_2_and_its_validation() -> None:
-    cfg = load_config({"experiment": "codeepnet", "seed": 3, "data": {"simulate": {
-        "version": 2, "n_samples": 60, "n_cpgs": 120, "n_age_cpgs": 20, "params": {"noise_sd": 0.4}}}})
+    cfg = load_config(
+        {
+            "experiment": "codeepnet",
+            "seed": 3,
+            "data": {
+                "simulate": {
+                    "version": 2,
+                    "n_samples": 60,
+                    "n_cpgs": 120,
+                    "n_age_cpgs": 20,
+                    "params": {"noise_sd": 0.4},
+                }
+            },
+        }
+    )
     data, dropped = load_cohort(cfg)  # type: ignore[arg-type]
     assert data.info["source"] == "simulated-v2" and data.info["params"]["noise_sd"] == 0.4 and not dropped
     assert data.loci is not None and data.betas.shape == (60, 120) and len(data.info["age_cpgs"]) == 20
-    v1, _ = load_cohort(load_config({"experiment": "codeepnet", "data": {"simulate": {  # type: ignore[arg-type]
-        "n_samples": 40, "n_cpgs": 50, "n_age_cpgs": 10}}}))
+    v1, _ = load_cohort(
+        load_config(
+            {
+                "experiment": "codeepnet",
+                "data": {
+                    "simulate": {  # type: ignore[arg-type]
+                        "n_samples": 40,
+                        "n_cpgs": 50,
+                        "n_age_cpgs": 10,
+                    }
+                },
+            }
+        )
+    )
     assert v1.info["source"] == "simulated" and v1.loci is None
     with pytest.raises(ConfigError, match="v1-only"):
         load_config({"experiment": "codeepnet", "data": {"simulate": {"version": 2, "cluster_size": 3}}})
@@ -41,15 +66,22 @@ def _clock_cohort(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     from coterie.cooperative import clocks
 
     avg = pd.read_csv(clocks.biolearn_data_dir() / "biolearn_averages_450k.csv", index_col=0)["average"]
-    cpgs = sorted(set().union(*(clocks.load_coefficients(clocks.biolearn_data_dir() / s.file)[0].index
-                                for s in clocks.CLOCKS.values())))
+    cpgs = sorted(
+        set().union(
+            *(clocks.load_coefficients(clocks.biolearn_data_dir() / s.file)[0].index for s in clocks.CLOCKS.values())
+        )
+    )
     rng = np.random.default_rng(0)
     n = 60
     x = np.clip(avg.loc[cpgs].to_numpy()[:, None] + rng.normal(0, 0.05, (len(cpgs), n)), 0.001, 0.999)
     ids = [f"GSM{i}" for i in range(n)]
-    lines = ["!Series_platform_id\t\"GPL13534\"", "!Sample_geo_accession\t" + "\t".join(f'"{s}"' for s in ids),
-             "!Sample_characteristics_ch1\t" + "\t".join(f'"age: {a:.1f}"' for a in rng.uniform(20, 80, n)),
-             "!series_matrix_table_begin", '"ID_REF"\t' + "\t".join(f'"{s}"' for s in ids)]
+    lines = [
+        '!Series_platform_id\t"GPL13534"',
+        "!Sample_geo_accession\t" + "\t".join(f'"{s}"' for s in ids),
+        "!Sample_characteristics_ch1\t" + "\t".join(f'"age: {a:.1f}"' for a in rng.uniform(20, 80, n)),
+        "!series_matrix_table_begin",
+        '"ID_REF"\t' + "\t".join(f'"{s}"' for s in ids),
+    ]
     lines += [f'"{c}"\t' + "\t".join(f"{v:.4f}" for v in row) for c, row in zip(cpgs, x)]
     lines.append("!series_matrix_table_end")
     geo = tmp_path / "GSE1_series_matrix.txt"

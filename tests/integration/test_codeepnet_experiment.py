@@ -20,11 +20,19 @@ MODELS = ("codeepnet", "single_cnn", "svr", "gbr", "elastic_net")
 
 def test_ci_recipe_reports_mae_for_pair_and_baselines(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["run", str(ROOT / "configs/codeepnet-age-ci.yaml"), "--out", str(out),
-                                   "--device", "cpu"])
+    res = CliRunner().invoke(
+        app, ["run", str(ROOT / "configs/codeepnet-age-ci.yaml"), "--out", str(out), "--device", "cpu"]
+    )
     assert res.exit_code == 0, res.output
-    for name in ("config.yaml", "metrics.jsonl", "results.json", "ga_history.png", "test_predictions.png",
-                 "validation_curves.png", "checkpoints/codeepnet.safetensors"):
+    for name in (
+        "config.yaml",
+        "metrics.jsonl",
+        "results.json",
+        "ga_history.png",
+        "test_predictions.png",
+        "validation_curves.png",
+        "checkpoints/codeepnet.safetensors",
+    ):
         assert (out / name).exists(), name
     r = json.loads((out / "results.json").read_text())
     for m in MODELS:
@@ -46,9 +54,13 @@ def _write_geo(path: Path, n: int = 90, p: int = 60) -> None:
     ids = list(d.betas.index)
     ages = [f'"age: {a}"' for a in d.ages]
     ages[0] = '"age: NA"'  # one sample without an age: dropped and counted, not silently
-    lines = ["!Series_title\t\"simulated\"", "!Sample_geo_accession\t" + "\t".join(f'"{s}"' for s in ids),
-             "!Sample_characteristics_ch1\t" + "\t".join(ages), "!series_matrix_table_begin",
-             '"ID_REF"\t' + "\t".join(f'"{s}"' for s in ids)]
+    lines = [
+        '!Series_title\t"simulated"',
+        "!Sample_geo_accession\t" + "\t".join(f'"{s}"' for s in ids),
+        "!Sample_characteristics_ch1\t" + "\t".join(ages),
+        "!series_matrix_table_begin",
+        '"ID_REF"\t' + "\t".join(f'"{s}"' for s in ids),
+    ]
     for cpg in d.betas.columns:
         vals = ["null" if np.isnan(v) else f"{v:.4f}" for v in d.betas[cpg]]
         lines.append(f'"{cpg}"\t' + "\t".join(vals))
@@ -93,8 +105,9 @@ def test_same_config_and_seed_give_same_numbers(tmp_path: Path) -> None:
     results = []
     for i in range(2):
         out = tmp_path / f"run{i}"
-        res = CliRunner().invoke(app, ["run", str(ROOT / "configs/codeepnet-age-ci.yaml"), "--out", str(out),
-                                       "--device", "cpu"])
+        res = CliRunner().invoke(
+            app, ["run", str(ROOT / "configs/codeepnet-age-ci.yaml"), "--out", str(out), "--device", "cpu"]
+        )
         assert res.exit_code == 0, res.output
         results.append(json.loads((out / "results.json").read_text()))
     assert results[0]["mae"] == results[1]["mae"]

@@ -117,7 +117,13 @@ def test_crashed_worker_fails_the_run_quickly(tmp_path, capfd):
 
 def test_torchrun_args():
     assert parallel.torchrun_args(3, ["-m", "coterie.cli", "run", "c.yaml"]) == [
-        "--standalone", "--nproc-per-node", "3", "--module", "coterie.cli", "run", "c.yaml"
+        "--standalone",
+        "--nproc-per-node",
+        "3",
+        "--module",
+        "coterie.cli",
+        "run",
+        "c.yaml",
     ]
     assert parallel.torchrun_args(2, ["w.py", "a"]) == ["--standalone", "--nproc-per-node", "2", "w.py", "a"]
     with pytest.raises(ValueError, match="nproc must be >= 1"):
@@ -125,14 +131,24 @@ def test_torchrun_args():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "coterie.cli", "run", *args], capture_output=True, text=True,
-                          timeout=LIMIT_S * 4)
+    return subprocess.run(
+        [sys.executable, "-m", "coterie.cli", "run", *args], capture_output=True, text=True, timeout=LIMIT_S * 4
+    )
 
 
 @pytest.mark.slow
 def test_cli_nproc_worker_failure_is_one_line_exit_1(tmp_path):
-    res = _cli(str(ROOT / "configs/colearn-mnist1d-ci.yaml"), "--out", str(tmp_path / "run"), "--nproc", "2",
-               "--device", "cpu", "--set", "ensemble.size=1")  # 2 processes for 1 member: every worker refuses
+    res = _cli(
+        str(ROOT / "configs/colearn-mnist1d-ci.yaml"),
+        "--out",
+        str(tmp_path / "run"),
+        "--nproc",
+        "2",
+        "--device",
+        "cpu",
+        "--set",
+        "ensemble.size=1",
+    )  # 2 processes for 1 member: every worker refuses
     assert res.returncode == 1, res.stderr[-3000:]
     last = res.stderr.strip().splitlines()[-1]
     assert "WorkerFailedError: worker rank" in last and "of 2 exited with code" in last

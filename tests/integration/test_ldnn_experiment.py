@@ -116,8 +116,10 @@ def test_arm_trainer_trains_each_network_exactly_as_alone(task: str, kind: str, 
     )
     t = LdnnTask(cfg, torch.device("cpu"))
     interp = "cubic" if kind == "hnn" else "linear"
-    exported = [export_activation(LearnedActivation("sin", 8), kind=interp),
-                export_activation(LearnedActivation("tanh", 8), kind=interp)]
+    exported = [
+        export_activation(LearnedActivation("sin", 8), kind=interp),
+        export_activation(LearnedActivation("tanh", 8), kind=interp),
+    ]
     ev = EvalSettings(steps=15, lr=1e-2, batch_size=32)
     alone = []
     for s in (3, 4):

@@ -63,8 +63,12 @@ def test_run_dir_describes_itself(run):
     results = json.loads((out / "results.json").read_text())
     assert results["weights"] == {"final": "final.safetensors", "best": "best.safetensors"}
     vals = [r["val_ens_acc_mean"] for r in trainer.history]
-    assert results["best"] == {"metric": "val_ens_acc_mean", "mode": "max", "epoch": vals.index(max(vals)),
-                               "value": max(vals)}
+    assert results["best"] == {
+        "metric": "val_ens_acc_mean",
+        "mode": "max",
+        "epoch": vals.index(max(vals)),
+        "value": max(vals),
+    }
 
 
 def test_load_rebuilds_without_data(run, monkeypatch):
@@ -115,8 +119,22 @@ def test_attack_at_eps_zero_is_clean_accuracy(run, rule):
     out = run[0]
     assert _cli("eval", out, "--which", "final").exit_code == 0
     ens_acc = json.loads((out / "eval.json").read_text())["metrics"][f"ens_acc_{rule}"]
-    res = _cli("attack", out, "--attack", "pgd", "--eps", "0", "--steps", "3", "--restarts", "2", "--rule", rule,
-               "--which", "final")
+    res = _cli(
+        "attack",
+        out,
+        "--attack",
+        "pgd",
+        "--eps",
+        "0",
+        "--steps",
+        "3",
+        "--restarts",
+        "2",
+        "--rule",
+        rule,
+        "--which",
+        "final",
+    )
     assert res.exit_code == 0, res.output
     rec = json.loads((out / "attack.json").read_text())
     assert rec["adv_acc"] == rec["clean_acc"] == pytest.approx(ens_acc, abs=1e-6)  # float32 vs exact; 1 sample = 0.005

@@ -83,12 +83,28 @@ def test_rules_records_mim_decays_and_method_model_kwargs(tmp_path: Path) -> Non
     """Both scoring rules reported, one record per (seed, method, setting, attack, ε, rule), MIM with μ = 1 beside
     μ = 0.01, and GAL's leaky-ReLU members saved and loaded as trained."""
     raw = yaml.safe_load((CONFIGS / "robustness-ci.yaml").read_text())
-    gal = {"label": "GAL", "objective": {"name": "gal", "params": {"lam": 0.5}},
-           "model_kwargs": {"activation": "leaky_relu"},
-           "augment": {"gaussian_noise_std": 0.045, "gaussian_noise_prob": 0.5}}
-    raw = {**raw, "methods": [raw["methods"][0], gal], "parl_ablation": [], "cka": False, "max_steps_per_epoch": 2,
-           "attack": {**raw["attack"], "names": ["mim", "pgd"], "eps": [0.05], "whitebox_eps": [0.05], "steps": 2,
-                      "n_eval": 16, "extra_mim_decays": [1.0]}}
+    gal = {
+        "label": "GAL",
+        "objective": {"name": "gal", "params": {"lam": 0.5}},
+        "model_kwargs": {"activation": "leaky_relu"},
+        "augment": {"gaussian_noise_std": 0.045, "gaussian_noise_prob": 0.5},
+    }
+    raw = {
+        **raw,
+        "methods": [raw["methods"][0], gal],
+        "parl_ablation": [],
+        "cka": False,
+        "max_steps_per_epoch": 2,
+        "attack": {
+            **raw["attack"],
+            "names": ["mim", "pgd"],
+            "eps": [0.05],
+            "whitebox_eps": [0.05],
+            "steps": 2,
+            "n_eval": 16,
+            "extra_mim_decays": [1.0],
+        },
+    }
     res = _run(raw, tmp_path)
     assert res["rules"] == ["vote", "mean"] and res["attacks"] == ["mim", "pgd", "mim_mu1"]
     for rule in ("vote", "mean"):

@@ -25,13 +25,23 @@ def _raw() -> dict:
     raw = yaml.safe_load((CONFIGS / "robustness-ci.yaml").read_text())
     methods = [
         {"label": "unprotected", "objective": {"name": "independent"}},
-        {"label": "DVERGE@0.05",
-         "objective": {"name": "dverge", "params": {"eps": 0.05, "steps": 2, "warmup_epochs": 1}}},
+        {
+            "label": "DVERGE@0.05",
+            "objective": {"name": "dverge", "params": {"eps": 0.05, "steps": 2, "warmup_epochs": 1}},
+        },
         {"label": "PARL@0.5", "objective": {"name": "parl", "params": {"gamma2": 0.5, "layers": 2}}},
     ]
     attack = {"names": ["bim"], "eps": [0.03], "whitebox": False, "steps": 2, "n_eval": 24, "eval_split": "val"}
-    return {**raw, "epochs": 2, "max_steps_per_epoch": 2, "methods": methods, "parl_label": "PARL@0.5",
-            "parl_ablation": [], "attack": attack, "cka": False}
+    return {
+        **raw,
+        "epochs": 2,
+        "max_steps_per_epoch": 2,
+        "methods": methods,
+        "parl_label": "PARL@0.5",
+        "parl_ablation": [],
+        "attack": attack,
+        "cka": False,
+    }
 
 
 def test_selection_run_on_validation(tmp_path: Path) -> None:
@@ -45,8 +55,11 @@ def test_selection_run_on_validation(tmp_path: Path) -> None:
     loaded = coterie.load(tmp_path)
     for label in ("unprotected", "DVERGE@0.05"):
         want = clean_accuracy(loaded[label], splits.val.x, splits.val.y)["vote"]
-        got = [r["accuracy"] for r in res["records"] if r["method"] == label and r["setting"] == "clean"
-               and r["rule"] == "vote"]
+        got = [
+            r["accuracy"]
+            for r in res["records"]
+            if r["method"] == label and r["setting"] == "clean" and r["rule"] == "vote"
+        ]
         assert got == [pytest.approx(want)]
     # DVERGE's budget: 1 epoch of cross-entropy warm-up then 1 of DVERGE = the 2 epochs of every other method
     assert res["repeats"][0]["train"]["DVERGE@0.05"]["epochs"] == 2 == res["repeats"][0]["train"]["PARL@0.5"]["epochs"]

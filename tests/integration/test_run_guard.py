@@ -106,15 +106,29 @@ def test_restart_moves_the_old_run_aside(run_copy: Path, count_epochs: list[int]
 
 def test_set_is_validated_and_recorded(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    res = cli("run", CI, "--out", str(out), "--set", "objective.params.beta=-1", "--set", "model.kwargs.hidden=[16]",
-              "--set", "epochs=1")
+    res = cli(
+        "run",
+        CI,
+        "--out",
+        str(out),
+        "--set",
+        "objective.params.beta=-1",
+        "--set",
+        "model.kwargs.hidden=[16]",
+        "--set",
+        "epochs=1",
+    )
     assert res.exit_code == 0, res.output
     cfg = yaml.safe_load((out / "config.yaml").read_text())
     assert cfg["objective"]["params"]["beta"] == -1 and cfg["model"]["kwargs"]["hidden"] == [16] and cfg["epochs"] == 1
     fp = json.loads((out / FINGERPRINT_FILE).read_text())["config"]
     assert fp["model"]["kwargs"] == {"hidden": [16]}  # before inference: as the user gave it
-    for bad, named in (("objective.params.bta=0", "bta"), ("optimizr.lr=0.1", "optimizr"), ("epochs=-1", "epochs"),
-                       ("epochs", "key.path=value")):
+    for bad, named in (
+        ("objective.params.bta=0", "bta"),
+        ("optimizr.lr=0.1", "optimizr"),
+        ("epochs=-1", "epochs"),
+        ("epochs", "key.path=value"),
+    ):
         res = cli("run", CI, "--out", str(tmp_path / "bad"), "--set", bad)
         assert res.exit_code == 2, res.output
         assert named in res.output

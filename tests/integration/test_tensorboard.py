@@ -46,8 +46,15 @@ def _check_events_match_metrics(run_dir: Path) -> None:
     assert files, "no event file written"
     expected, got = _expected(run_dir / "metrics.jsonl"), _events(run_dir / "tensorboard")
     # the members' and the ensemble's training and validation figures are all there, by name
-    for tag in ("train_loss/member_0", "train_loss/member_2", "val_member_acc/member_1", "val_ens_acc_mean",
-                "val_nll", "train_kl_mean", "lr"):
+    for tag in (
+        "train_loss/member_0",
+        "train_loss/member_2",
+        "val_member_acc/member_1",
+        "val_ens_acc_mean",
+        "val_nll",
+        "train_kl_mean",
+        "lr",
+    ):
         assert tag in got, (tag, sorted(got))
     assert sorted(got) == sorted(expected)
     for tag, series in expected.items():
@@ -104,8 +111,9 @@ def test_missing_tensorboard_package_is_one_line_and_exit_2(tmp_path: Path, monk
 def test_missing_ray_for_a_ray_sweep_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
     out = tmp_path / "sweep"
-    res = CliRunner().invoke(app, ["sweep", str(ROOT / "configs/colearn-sweep-ci.yaml"), "--out", str(out),
-                                   "--backend", "ray"])
+    res = CliRunner().invoke(
+        app, ["sweep", str(ROOT / "configs/colearn-sweep-ci.yaml"), "--out", str(out), "--backend", "ray"]
+    )
     assert res.exit_code == 2, res.output
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "--backend ray needs the ray package" in lines[0], res.output

@@ -37,8 +37,20 @@ def _build_wheel(tmp: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
     shutil.copytree(ROOT / "src", src / "src", ignore=ignore)
     dist = tmp / "dist"
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-           "--disable-pip-version-check", "-q", "-w", str(dist), str(src)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--disable-pip-version-check",
+        "-q",
+        "-w",
+        str(dist),
+        str(src),
+    ]
     subprocess.run(cmd, check=True, env=_clean_env(), timeout=300)
     (wheel,) = dist.glob("coterie-*.whl")
     return wheel
@@ -48,10 +60,30 @@ def _fresh_env(tmp: Path, wheel: Path) -> Path:
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
-                    "--disable-pip-version-check", "-q", str(wheel)], check=True, env=_clean_env(), timeout=300)
-    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        env=_clean_env(),
+        timeout=300,
+    )
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # this environment's package folders (its own, and the system's under --system-site-packages), never the
     # checkout's src/ that its editable install adds to sys.path
     here = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
@@ -69,17 +101,30 @@ def test_wheel_ships_configs_and_runs_from_an_empty_directory(tmp_path: Path) ->
     work = tmp_path / "empty"
     work.mkdir()
     env = _clean_env()
-    where = subprocess.run([str(venv / "bin/python"), "-c", "import coterie; print(coterie.__file__)"], cwd=work,
-                           env=env, check=True, capture_output=True, text=True).stdout.strip()
+    where = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import coterie; print(coterie.__file__)"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(venv), where  # the wheel's copy, not the checkout's editable one
 
-    listing = subprocess.run([str(venv / "bin/coterie"), "list"], cwd=work, env=env, capture_output=True, text=True,
-                             timeout=120)
+    listing = subprocess.run(
+        [str(venv / "bin/coterie"), "list"], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
     assert listing.returncode == 0, listing.stderr
     assert "colearn-mnist1d-ci" in listing.stdout and "(none found)" not in listing.stdout
 
-    res = subprocess.run([str(venv / "bin/coterie"), "run", "colearn-mnist1d-ci", "--out", "X"], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [str(venv / "bin/coterie"), "run", "colearn-mnist1d-ci", "--out", "X"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
     results = json.loads((work / "X" / "results.json").read_text())
     assert 0.0 <= results["test"]["ens_acc_mean"] <= 1.0

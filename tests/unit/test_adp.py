@@ -14,8 +14,9 @@ import coterie
 from coterie.objectives.adp import ADP
 
 
-def official_adp_loss(models: list[nn.Module], inputs: torch.Tensor, targets: torch.Tensor, alpha: float,
-                      beta: float, num_classes: int) -> torch.Tensor:
+def official_adp_loss(
+    models: list[nn.Module], inputs: torch.Tensor, targets: torch.Tensor, alpha: float, beta: float, num_classes: int
+) -> torch.Tensor:
     """ADP_Trainer.train's loss for one batch, transcribed (plus_adv off)."""
     criterion = nn.CrossEntropyLoss()
     log_offset, det_offset = 1e-20, 1e-6

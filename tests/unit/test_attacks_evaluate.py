@@ -34,12 +34,28 @@ def test_multi_rule_transfer_equals_one_rule_runs(attack: str) -> None:
     targets, surrogate = {"a": _ens(1), "b": _ens(2)}, _ens(3)
     x, y = _data()
     st = AttackSettings(steps=3, restarts=2)
-    both = transfer_accuracies(targets, surrogate, x, y, attack, 0.1, st, torch.Generator().manual_seed(4),  # type: ignore[arg-type]
-                               rules=["vote", "mean"])
+    both = transfer_accuracies(
+        targets,
+        surrogate,
+        x,
+        y,
+        attack,
+        0.1,
+        st,
+        torch.Generator().manual_seed(4),  # type: ignore[arg-type]
+        rules=["vote", "mean"],
+    )
     for rule in ("vote", "mean"):
-        one = transfer_accuracy(targets, surrogate, x, y, attack, 0.1,  # type: ignore[arg-type]
-                                AttackSettings(steps=3, restarts=2, rule=rule),  # type: ignore[arg-type]
-                                torch.Generator().manual_seed(4))
+        one = transfer_accuracy(
+            targets,
+            surrogate,
+            x,
+            y,
+            attack,
+            0.1,  # type: ignore[arg-type]
+            AttackSettings(steps=3, restarts=2, rule=rule),  # type: ignore[arg-type]
+            torch.Generator().manual_seed(4),
+        )
         assert both[rule] == one
 
 
@@ -47,12 +63,27 @@ def test_multi_rule_transfer_equals_one_rule_runs(attack: str) -> None:
 def test_multi_rule_whitebox_equals_one_rule_runs(attack: str) -> None:
     target = _ens(5)
     x, y = _data()
-    both = whitebox_accuracies(target, x, y, attack, 0.1, AttackSettings(steps=3, restarts=3, batch_size=10),  # type: ignore[arg-type]
-                               torch.Generator().manual_seed(6), rules=["vote", "mean"])
+    both = whitebox_accuracies(
+        target,
+        x,
+        y,
+        attack,
+        0.1,
+        AttackSettings(steps=3, restarts=3, batch_size=10),  # type: ignore[arg-type]
+        torch.Generator().manual_seed(6),
+        rules=["vote", "mean"],
+    )
     for rule in ("vote", "mean"):
         st = AttackSettings(steps=3, restarts=3, batch_size=10, rule=rule)  # type: ignore[arg-type]
-        assert both[rule] == whitebox_accuracy(target, x, y, attack, 0.1, st,  # type: ignore[arg-type]
-                                               torch.Generator().manual_seed(6))
+        assert both[rule] == whitebox_accuracy(
+            target,
+            x,
+            y,
+            attack,
+            0.1,
+            st,  # type: ignore[arg-type]
+            torch.Generator().manual_seed(6),
+        )
 
 
 def test_clean_scores_follow_each_rule() -> None:

@@ -17,8 +17,14 @@ def _gen(seed: int) -> torch.Generator:
 
 
 @settings(max_examples=25, deadline=None)
-@given(b=st.integers(1, 5), c=st.integers(1, 3), h=st.integers(3, 9), w=st.integers(3, 9), p=st.integers(0, 4),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    b=st.integers(1, 5),
+    c=st.integers(1, 3),
+    h=st.integers(3, 9),
+    w=st.integers(3, 9),
+    p=st.integers(0, 4),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_crop_matches_a_per_pixel_reconstruction(b, c, h, w, p, seed):
     """out[b, :, i, j] = x[b, :, i + dy − p, j + dx − p] where that is inside the image, else 0 (the padding)."""
     g = _gen(seed)
@@ -72,8 +78,13 @@ def test_flip_flips_about_half_the_samples():
 
 
 @settings(max_examples=25, deadline=None)
-@given(b=st.integers(1, 6), n=st.integers(2, 20), k=st.integers(0, 5), channels=st.booleans(),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    b=st.integers(1, 6),
+    n=st.integers(2, 20),
+    k=st.integers(0, 5),
+    channels=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_shift_moves_content_by_at_most_k(b, n, k, channels, seed):
     k = min(k, n - 1)
     shape = (2, n) if channels else (n,)
@@ -119,17 +130,20 @@ def test_nothing_to_do_gives_none():
     assert build_augment({"horizontal_flip": False, "random_crop_padding": 0}, (40,)) is None
 
 
-@pytest.mark.parametrize("spec, shape, match", [
-    ({"horizontal_flip": True}, (40,), r"needs images \(C, H, W\) but the inputs are \(40,\)"),
-    ({"random_crop_padding": 4}, (2, 40), r"needs images"),
-    ({"random_shift": 3}, (3, 32, 32), r"needs 1-D signals"),
-    ({"random_crop_padding": 8}, (1, 8, 8), r"smaller than the image size"),
-    ({"random_shift": 40}, (40,), r"smaller than the signal length"),
-    ({"random_flip": True}, (3, 32, 32), r"unknown augmentation key\(s\) \['random_flip'\]; allowed: "),
-    ({"random_crop_padding": -1}, (3, 32, 32), r"integer >= 0"),
-    ({"horizontal_flip": 1}, (3, 32, 32), r"true or false"),
-    ({"gaussian_noise_prob": 0.5}, (3, 32, 32), r"needs gaussian_noise_std"),
-])
+@pytest.mark.parametrize(
+    "spec, shape, match",
+    [
+        ({"horizontal_flip": True}, (40,), r"needs images \(C, H, W\) but the inputs are \(40,\)"),
+        ({"random_crop_padding": 4}, (2, 40), r"needs images"),
+        ({"random_shift": 3}, (3, 32, 32), r"needs 1-D signals"),
+        ({"random_crop_padding": 8}, (1, 8, 8), r"smaller than the image size"),
+        ({"random_shift": 40}, (40,), r"smaller than the signal length"),
+        ({"random_flip": True}, (3, 32, 32), r"unknown augmentation key\(s\) \['random_flip'\]; allowed: "),
+        ({"random_crop_padding": -1}, (3, 32, 32), r"integer >= 0"),
+        ({"horizontal_flip": 1}, (3, 32, 32), r"true or false"),
+        ({"gaussian_noise_prob": 0.5}, (3, 32, 32), r"needs gaussian_noise_std"),
+    ],
+)
 def test_bad_specs_fail_clearly(spec, shape, match):
     with pytest.raises(ValueError, match=match):
         build_augment(spec, shape)

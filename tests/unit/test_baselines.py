@@ -31,8 +31,18 @@ def test_same_grid_rule_for_every_baseline(cohort: dict[str, np.ndarray], name: 
     assert len(grid) == 2 and all(len(v) == 3 for v in grid.values())
     scaler = TargetScaler().fit(cohort["a_tr"])
     y = scaler.encode(cohort["a_tr"])
-    r = baselines.fit_sklearn_baseline(name, cohort["x_tr"], y, cohort["x_va"], cohort["a_va"], cohort["x_te"],
-                                       cohort["a_te"], scaler, gbr_estimators=5, seed=0)
+    r = baselines.fit_sklearn_baseline(
+        name,
+        cohort["x_tr"],
+        y,
+        cohort["x_va"],
+        cohort["a_va"],
+        cohort["x_te"],
+        cohort["a_te"],
+        scaler,
+        gbr_estimators=5,
+        seed=0,
+    )
     # independent re-evaluation of all nine candidates: the kept one has the lowest validation MAE
     std = StandardScaler().fit(cohort["x_tr"])
     cands = baselines._candidates(name, 5, 0, cohort["x_tr"].shape[1])

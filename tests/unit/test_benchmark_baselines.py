@@ -25,11 +25,13 @@ def test_vectorised_loss_equals_the_pairwise_sum() -> None:
     g = torch.Generator().manual_seed(0)
     logits, y = torch.randn(4, 7, 5, generator=g, dtype=torch.float64), torch.randint(0, 5, (7,), generator=g)
     logp = logits.log_softmax(-1)
-    want = torch.stack([
-        torch.nn.functional.nll_loss(logp[i], y)
-        + 0.3 * sum((logp[j].exp() * (logp[j] - logp[i])).sum(-1).mean() for j in range(4) if j != i)
-        for i in range(4)
-    ])
+    want = torch.stack(
+        [
+            torch.nn.functional.nll_loss(logp[i], y)
+            + 0.3 * sum((logp[j].exp() * (logp[j] - logp[i])).sum(-1).mean() for j in range(4) if j != i)
+            for i in range(4)
+        ]
+    )
     torch.testing.assert_close(colearning_losses(logits, y, 0.3), want)
 
 

@@ -34,8 +34,17 @@ def _ens():
 
 
 def _trainer(ens, run_dir, callbacks, epochs=6):
-    return Trainer(ens, CoLearning(-0.3), lr=0.2, epochs=epochs, batch_size=16, seed=3, run_dir=run_dir,
-                   progress=False, callbacks=callbacks)
+    return Trainer(
+        ens,
+        CoLearning(-0.3),
+        lr=0.2,
+        epochs=epochs,
+        batch_size=16,
+        seed=3,
+        run_dir=run_dir,
+        progress=False,
+        callbacks=callbacks,
+    )
 
 
 class _Snapshots(Callback):

@@ -32,6 +32,7 @@ def _one_thread():  # tiny networks: one intra-op thread is faster than two on a
     yield
     torch.set_num_threads(n)
 
+
 SPACES = [
     SearchSpace(input_length=40),
     SearchSpace(input_length=5, conv_depth=(1, 4)),  # at most 2 pools fit

@@ -68,8 +68,9 @@ def cohort() -> pd.DataFrame:
     return pd.DataFrame(x, index=[f"GSM{i}" for i in range(20)], columns=cpgs)
 
 
-@pytest.mark.parametrize(("ours", "theirs", "intercept"),
-                         [("horvath2013", "Horvathv1", 0.696), ("hannum2013", "Hannum", None)])
+@pytest.mark.parametrize(
+    ("ours", "theirs", "intercept"), [("horvath2013", "Horvathv1", 0.696), ("hannum2013", "Hannum", None)]
+)
 def test_matches_biolearn(cohort: pd.DataFrame, ours: str, theirs: str, intercept: float | None) -> None:
     """The oracle: biolearn's own prediction on a table holding every clock CpG, tolerance 1e-6 years."""
     gallery = pytest.importorskip("biolearn.model_gallery")

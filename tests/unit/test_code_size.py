@@ -37,8 +37,9 @@ def test_size_check_names_a_long_function_and_ignores_docstrings(tmp_path: Path)
 
 
 def test_closure_check_names_mutating_closures_only(tmp_path: Path) -> None:
-    (tmp_path / "m.py").write_text(textwrap.dedent(
-        """
+    (tmp_path / "m.py").write_text(
+        textwrap.dedent(
+            """
         def outer():
             rows, seen, n = [], {}, 0
             def add(r):
@@ -54,8 +55,11 @@ def test_closure_check_names_mutating_closures_only(tmp_path: Path) -> None:
                 return [*rows, r]
             return add, store, count, pure
         """
-    ))
+        )
+    )
     found = _tool("closure_check").check(tmp_path)
     assert [f.split(" ", 1)[1] for f in found] == [
-        "add in outer mutates rows", "store in outer mutates seen", "count in outer mutates nonlocal n"
+        "add in outer mutates rows",
+        "store in outer mutates seen",
+        "count in outer mutates nonlocal n",
     ]

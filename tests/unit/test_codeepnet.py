@@ -37,6 +37,7 @@ def _one_thread():  # tiny networks: one intra-op thread is faster than two on a
     yield
     torch.set_num_threads(n)
 
+
 L = 24
 
 
@@ -115,13 +116,28 @@ def test_roles_swap_at_transmission_rate(cohort: dict[str, np.ndarray]) -> None:
     n_iter = -(-len(cohort["x_tr"]) // 16)
     y = scaler.encode(cohort["a_tr"])
     m = _pair()
-    res = fit_pair(m, cohort["x_tr"], y, cohort["x_va"], cohort["a_va"], scaler,
-                   TrainConfig(epochs=2, batch_size=16, transmission_rate=3, patience=None))
+    res = fit_pair(
+        m,
+        cohort["x_tr"],
+        y,
+        cohort["x_va"],
+        cohort["a_va"],
+        scaler,
+        TrainConfig(epochs=2, batch_size=16, transmission_rate=3, patience=None),
+    )
     assert res.swaps == (2 * n_iter) // 3
     m = _pair(prediction="last_active")
-    res = fit_pair(m, cohort["x_tr"], y, cohort["x_va"], cohort["a_va"], scaler,
-                   TrainConfig(epochs=3, batch_size=16, transmission_rate=1, transmission_unit="epochs",
-                               patience=None, restore_best=False))
+    res = fit_pair(
+        m,
+        cohort["x_tr"],
+        y,
+        cohort["x_va"],
+        cohort["a_va"],
+        scaler,
+        TrainConfig(
+            epochs=3, batch_size=16, transmission_rate=1, transmission_unit="epochs", patience=None, restore_best=False
+        ),
+    )
     assert res.swaps == 3 and [h["active"] for h in res.history] == [0, 1, 0]
     x = torch.as_tensor(cohort["x_va"][:4])
     assert torch.equal(m(x), m.forward_members(x)[0])
@@ -131,8 +147,15 @@ def test_pair_learns_age(cohort: dict[str, np.ndarray]) -> None:
     scaler = TargetScaler("horvath").fit(cohort["a_tr"])
     torch.manual_seed(0)
     m = CoDeepNet(_small_chromosome(rate=5, lr=5e-3), L, mean=cohort["x_tr"].mean(0), std=cohort["x_tr"].std(0))
-    res = fit_pair(m, cohort["x_tr"], scaler.encode(cohort["a_tr"]), cohort["x_va"], cohort["a_va"], scaler,
-                   TrainConfig(epochs=15, batch_size=16))
+    res = fit_pair(
+        m,
+        cohort["x_tr"],
+        scaler.encode(cohort["a_tr"]),
+        cohort["x_va"],
+        cohort["a_va"],
+        scaler,
+        TrainConfig(epochs=15, batch_size=16),
+    )
     baseline = np.mean(np.abs(cohort["a_va"] - cohort["a_tr"].mean()))
     assert res.best_val_mae < 0.5 * baseline
     test = regression_metrics(cohort["a_te"], scaler.decode(predict(m, cohort["x_te"])))
@@ -140,7 +163,8 @@ def test_pair_learns_age(cohort: dict[str, np.ndarray]) -> None:
     assert res.history[res.best_epoch]["val_mae"] == pytest.approx(res.best_val_mae)
     # restore_best: the model now scores the best validation MAE
     assert np.mean(np.abs(scaler.decode(predict(m, cohort["x_va"])) - cohort["a_va"])) == pytest.approx(
-        res.best_val_mae, rel=1e-5)
+        res.best_val_mae, rel=1e-5
+    )
 
 
 def test_single_cnn_larger_and_trains(cohort: dict[str, np.ndarray]) -> None:
@@ -150,8 +174,15 @@ def test_single_cnn_larger_and_trains(cohort: dict[str, np.ndarray]) -> None:
     assert count_parameters(single) >= 1.5 * n_pair
     assert forward_flops(single, L) > 0 and forward_flops(pair, L) > 0
     scaler = TargetScaler().fit(cohort["a_tr"])
-    res = fit_single(single, cohort["x_tr"], scaler.encode(cohort["a_tr"]), cohort["x_va"], cohort["a_va"], scaler,
-                     TrainConfig(epochs=2, learning_rate=1e-3))
+    res = fit_single(
+        single,
+        cohort["x_tr"],
+        scaler.encode(cohort["a_tr"]),
+        cohort["x_va"],
+        cohort["a_va"],
+        scaler,
+        TrainConfig(epochs=2, learning_rate=1e-3),
+    )
     assert np.isfinite(res.best_val_mae) and res.epochs_run == 2
 
 
@@ -172,26 +203,60 @@ def test_regression_metrics_values() -> None:
 @pytest.mark.parametrize("name", ["svr", "elastic_net"])
 def test_sklearn_baselines(cohort: dict[str, np.ndarray], name: str) -> None:
     scaler = TargetScaler("horvath").fit(cohort["a_tr"])
-    r = fit_sklearn_baseline(name, cohort["x_tr"], scaler.encode(cohort["a_tr"]), cohort["x_va"], cohort["a_va"],
-                             cohort["x_te"], cohort["a_te"], scaler)
+    r = fit_sklearn_baseline(
+        name,
+        cohort["x_tr"],
+        scaler.encode(cohort["a_tr"]),
+        cohort["x_va"],
+        cohort["a_va"],
+        cohort["x_te"],
+        cohort["a_te"],
+        scaler,
+    )
     assert r.metrics["mae"] < np.mean(np.abs(cohort["a_te"] - cohort["a_tr"].mean()))
     assert r.n_parameters > 0 and r.test_pred.shape == cohort["a_te"].shape
 
 
 def test_gbr_baseline_small(cohort: dict[str, np.ndarray]) -> None:
     scaler = TargetScaler().fit(cohort["a_tr"])
-    r = fit_sklearn_baseline("gbr", cohort["x_tr"], scaler.encode(cohort["a_tr"]), cohort["x_va"], cohort["a_va"],
-                             cohort["x_te"], cohort["a_te"], scaler, gbr_estimators=10)
+    r = fit_sklearn_baseline(
+        "gbr",
+        cohort["x_tr"],
+        scaler.encode(cohort["a_tr"]),
+        cohort["x_va"],
+        cohort["a_va"],
+        cohort["x_te"],
+        cohort["a_te"],
+        scaler,
+        gbr_estimators=10,
+    )
     assert np.isfinite(r.metrics["mae"]) and r.n_parameters > 10
     with pytest.raises(ValueError, match="unknown baseline"):
-        fit_sklearn_baseline("knn", cohort["x_tr"], cohort["a_tr"], cohort["x_va"], cohort["a_va"], cohort["x_te"],
-                             cohort["a_te"], scaler)
+        fit_sklearn_baseline(
+            "knn",
+            cohort["x_tr"],
+            cohort["a_tr"],
+            cohort["x_va"],
+            cohort["a_va"],
+            cohort["x_te"],
+            cohort["a_te"],
+            scaler,
+        )
 
 
 def _task(cohort: dict[str, np.ndarray]) -> FitnessTask:
     scaler = TargetScaler().fit(cohort["a_tr"])
-    return FitnessTask(cohort["x_tr"], scaler.encode(cohort["a_tr"]), cohort["x_va"], cohort["a_va"], scaler,
-                       cohort["x_tr"].mean(0), cohort["x_tr"].std(0), TrainConfig(epochs=1, patience=None), seed=3)
+    return FitnessTask(
+        cohort["x_tr"],
+        scaler.encode(cohort["a_tr"]),
+        cohort["x_va"],
+        cohort["a_va"],
+        scaler,
+        cohort["x_tr"].mean(0),
+        cohort["x_tr"].std(0),
+        TrainConfig(epochs=1, patience=None),
+        seed=3,
+    )
 
 
 def test_fitness_is_deterministic_per_chromosome(cohort: dict[str, np.ndarray]) -> None:

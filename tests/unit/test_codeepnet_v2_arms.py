@@ -67,15 +67,32 @@ def test_independent_training_refuses_a_pair_that_shares() -> None:
     x, y = _data()
     scaler = TargetScaler().fit(y)
     with pytest.raises(ValueError, match="transfer 'none'"):
-        fit_independent(CoDeepNet(_chromosome(), L, transfer="features"), x, scaler.encode(y), x[:20], y[:20],
-                        scaler, TrainConfig(epochs=1, patience=None))
+        fit_independent(
+            CoDeepNet(_chromosome(), L, transfer="features"),
+            x,
+            scaler.encode(y),
+            x[:20],
+            y[:20],
+            scaler,
+            TrainConfig(epochs=1, patience=None),
+        )
 
 
 def _task(**kw: object) -> FitnessTask:
     x, y = _data()
     scaler = TargetScaler().fit(y[:50])
-    return FitnessTask(x[:50], scaler.encode(y[:50]), x[50:], y[50:], scaler, x[:50].mean(0), x[:50].std(0),
-                       TrainConfig(epochs=1, batch_size=16, patience=None), seed=3, **kw)  # type: ignore[arg-type]
+    return FitnessTask(
+        x[:50],
+        scaler.encode(y[:50]),
+        x[50:],
+        y[50:],
+        scaler,
+        x[:50].mean(0),
+        x[:50].std(0),
+        TrainConfig(epochs=1, batch_size=16, patience=None),
+        seed=3,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_fitness_is_the_mean_over_seeds_plus_the_cost_term() -> None:
@@ -102,9 +119,13 @@ def test_cost_units_and_pair_cost() -> None:
 
 
 def test_pareto_front_by_hand() -> None:
-    pts = [{"parameters": 100, "val_mae": 5.0}, {"parameters": 200, "val_mae": 4.0},
-           {"parameters": 150, "val_mae": 6.0}, {"parameters": 300, "val_mae": 4.0},
-           {"parameters": 50, "val_mae": 7.0}]
+    pts = [
+        {"parameters": 100, "val_mae": 5.0},
+        {"parameters": 200, "val_mae": 4.0},
+        {"parameters": 150, "val_mae": 6.0},
+        {"parameters": 300, "val_mae": 4.0},
+        {"parameters": 50, "val_mae": 7.0},
+    ]
     # 150/6.0 is beaten by 100/5.0; 300/4.0 by 200/4.0
     assert pareto_front(pts) == [4, 0, 1]
 
@@ -123,8 +144,16 @@ def test_single_fitness_trains_the_widened_single_cnn_with_the_chromosome_learni
     s = (3 * 1_000_003 + int(c.key(), 16)) % (2**31)
     torch.manual_seed(s)
     ref = larger_single_cnn(c, L, pair_params, 1.5, 0.0, task.mean, task.std)
-    res = fit_single(ref, task.x_train, task.y_train, task.x_val, task.ages_val, task.scaler,
-                     replace(task.train, learning_rate=c.learning_rate), seed=s)
+    res = fit_single(
+        ref,
+        task.x_train,
+        task.y_train,
+        task.x_val,
+        task.ages_val,
+        task.scaler,
+        replace(task.train, learning_rate=c.learning_rate),
+        seed=s,
+    )
     assert task.val_mae(c, 0) == res.best_val_mae
     with pytest.raises(ValueError, match="unknown fitness model"):
         _task(model="triple").build(c)

@@ -168,8 +168,9 @@ def test_parts_match_and_gradient_keeps_the_logits_layout() -> None:
         torch.testing.assert_close(losses, ce + coupling)
         torch.testing.assert_close(ce, torch.stack([torch.nn.functional.cross_entropy(zi, y) for zi in z]))
         p = z.detach().softmax(-1)
-        kl_ref = torch.stack([torch.stack([(p[j] * (p[j].log() - p[i].log())).sum(-1).mean() for j in range(3)])
-                              for i in range(3)])
+        kl_ref = torch.stack(
+            [torch.stack([(p[j] * (p[j].log() - p[i].log())).sum(-1).mean() for j in range(3)]) for i in range(3)]
+        )
         torch.testing.assert_close(kl, kl_ref)
         assert kl.diagonal().abs().max() < 1e-6  # KL(p‖p) = 0
         assert not ce.requires_grad and not coupling.requires_grad and not kl.requires_grad

@@ -22,8 +22,14 @@ SIZES = (2, 4, 8)
 BETAS = (-1.0, -0.5, -0.25, -0.125, -0.0625, 0.0, 0.5)
 SEEDS = range(6)
 # test-accuracy differences (in units of 0.001) from β = 0 at N = 2, per β, per seed
-DIFFS = {-1.0: [-1, -2, -3, 4, 5, 6], -0.5: [1, 2, 3, 4, 5, 6], -0.25: [-1, 2, 3, 4, 5, 6],
-         -0.125: [0] * 6, -0.0625: [0] * 6, 0.5: [-1, -2, -3, -4, -5, -6]}
+DIFFS = {
+    -1.0: [-1, -2, -3, 4, 5, 6],
+    -0.5: [1, 2, 3, 4, 5, 6],
+    -0.25: [-1, 2, 3, 4, 5, 6],
+    -0.125: [0] * 6,
+    -0.0625: [0] * 6,
+    0.5: [-1, -2, -3, -4, -5, -6],
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +50,20 @@ def fake_runs() -> pd.DataFrame:
                 else:
                     val = 0.55 if b == 0 else 0.5
                 test = 0.55 + (DIFFS[b][s] * 0.001 if n == 2 and b != 0 else 0.0)
-                rows.append({"N": n, "seed": s, "beta": b, "beta_bar": n * b, "model": "mlp", "log_floor": None,
-                             "val.ens_acc_mean": val + 0.001 * s, "test.ens_acc_mean": test,
-                             "test.member_acc_mean": test - 0.02, "diverged": False})
+                rows.append(
+                    {
+                        "N": n,
+                        "seed": s,
+                        "beta": b,
+                        "beta_bar": n * b,
+                        "model": "mlp",
+                        "log_floor": None,
+                        "val.ens_acc_mean": val + 0.001 * s,
+                        "test.ens_acc_mean": test,
+                        "test.member_acc_mean": test - 0.02,
+                        "diverged": False,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -102,14 +119,27 @@ def test_curve_stats_of_a_linear_ramp(summarise, tmp_path):
 def test_export_flattens_a_sweep_database(summarise, tmp_path):
     db = tmp_path / "results.sqlite"
     con = sqlite3.connect(db)
-    con.execute("CREATE TABLE runs (run_id TEXT, name TEXT, status TEXT, seed INTEGER, config TEXT, results TEXT,"
-                " run_dir TEXT)")
-    cfg = {"model": {"name": "mlp"}, "objective": {"params": {"beta": -0.5, "log_floor": -9.2}},
-           "optimizer": {"name": "adam", "lr": 0.01}}
-    res = {"n_members": 2, "beta": -0.5, "beta_bar": -1.0, "diverged": False, "test": {"ens_acc_mean": 0.6,
-           "member_acc": [0.5, 0.6]}, "val": {"ens_acc_mean": 0.61}, "analysis": {"per_member": {"x": [1]}}}
-    con.execute("INSERT INTO runs VALUES ('a', 'r1', 'finished', 3, ?, ?, ?)",
-                (json.dumps(cfg), json.dumps(res), str(tmp_path / "nowhere")))
+    con.execute(
+        "CREATE TABLE runs (run_id TEXT, name TEXT, status TEXT, seed INTEGER, config TEXT, results TEXT, run_dir TEXT)"
+    )
+    cfg = {
+        "model": {"name": "mlp"},
+        "objective": {"params": {"beta": -0.5, "log_floor": -9.2}},
+        "optimizer": {"name": "adam", "lr": 0.01},
+    }
+    res = {
+        "n_members": 2,
+        "beta": -0.5,
+        "beta_bar": -1.0,
+        "diverged": False,
+        "test": {"ens_acc_mean": 0.6, "member_acc": [0.5, 0.6]},
+        "val": {"ens_acc_mean": 0.61},
+        "analysis": {"per_member": {"x": [1]}},
+    }
+    con.execute(
+        "INSERT INTO runs VALUES ('a', 'r1', 'finished', 3, ?, ?, ?)",
+        (json.dumps(cfg), json.dumps(res), str(tmp_path / "nowhere")),
+    )
     con.execute("INSERT INTO runs VALUES ('b', 'r2', 'failed', 4, ?, '{}', '')", (json.dumps(cfg),))
     con.commit()
     con.close()
@@ -138,8 +168,7 @@ def test_no_argument_run_prints_every_section(tmp_path):
     df["train_seconds"] = 1.0
     df["test.mean_js"] = 0.1 - df["beta"] * 0.01
     df.to_csv(tmp_path / "mlp" / "runs.csv", index=False)
-    res = subprocess.run([sys.executable, str(tmp_path / "summarise.py")], capture_output=True, text=True,
-                         check=True)
+    res = subprocess.run([sys.executable, str(tmp_path / "summarise.py")], capture_output=True, text=True, check=True)
     text = res.stdout
     assert "OLS log|β*| = -1.000 · log N +0.000" in text
     assert "| 2 | -0.5 | -0.5 | -1 | [-1, -0.0625] | no |" in text  # N, β*, β*_neg, β̄*_neg, window, edge

@@ -33,8 +33,8 @@ def test_paired_numbers_by_hand() -> None:
     # d = (0.5, 0.1, 0.6): mean 0.4, sd sqrt(0.07), t = 0.4 / (sqrt(0.07)/sqrt(3))
     assert r["n"] == 3 and r["wins"] == 3
     assert r["mean_d"] == pytest.approx(0.4)
-    assert r["sd_d"] == pytest.approx(0.07 ** 0.5)
-    t = 0.4 / (0.07 ** 0.5 / 3 ** 0.5)
+    assert r["sd_d"] == pytest.approx(0.07**0.5)
+    t = 0.4 / (0.07**0.5 / 3**0.5)
     assert r["t"] == pytest.approx(t)
     # Student t with 2 degrees of freedom: P(T > t) = (1 - t / sqrt(t² + 2)) / 2
     assert r["p_t"] == pytest.approx((1 - t / (t * t + 2) ** 0.5) / 2)
@@ -62,8 +62,10 @@ def test_report_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "H4a pair beats SVR: d = -0.833" in out and out.count("does not hold") == 1
     assert "H1 pair beats a single larger CNN: d = +0.400" in out and "-> weaker" in out
     # pair 1000 params / 10 s vs single 1500 / 12 s on every seed
-    assert ("H5 efficiency vs single_cnn: fewer parameters on 3/3 seeds (mean ratio 0.667), less training time on "
-            "3/3 (mean ratio 0.833)") in out
+    assert (
+        "H5 efficiency vs single_cnn: fewer parameters on 3/3 seeds (mean ratio 0.667), less training time on "
+        "3/3 (mean ratio 0.833)"
+    ) in out
     assert mod.main(["--runs", str(tmp_path / "absent.csv")]) == 2
 
 
@@ -74,8 +76,10 @@ def test_collect_from_results(tmp_path: Path) -> None:
         d = tmp_path / f"s{seed}"
         d.mkdir()
         (d / "config.yaml").write_text(f"seed: {seed}\n")
-        models = {"codeepnet": {"val_mae": 3.0 + seed, "mae": 3.5, "n_parameters": 10, "train_seconds": 1.0},
-                  "svr": {"val_mae": 4.0, "mae": 4.5 + seed, "n_parameters": 5, "train_seconds": 0.1}}
+        models = {
+            "codeepnet": {"val_mae": 3.0 + seed, "mae": 3.5, "n_parameters": 10, "train_seconds": 1.0},
+            "svr": {"val_mae": 4.0, "mae": 4.5 + seed, "n_parameters": 5, "train_seconds": 0.1},
+        }
         (d / "results.json").write_text(json.dumps({"models": models}))
         dirs.append(str(d))
     out = tmp_path / "runs.csv"
@@ -87,13 +91,18 @@ def test_collect_from_results(tmp_path: Path) -> None:
 
 def test_pilot_cost_lines(tmp_path: Path) -> None:
     mod = _module()
-    (tmp_path / "time.txt").write_text("\tUser time (seconds): 100.00\n\tSystem time (seconds): 8.00\n"
-                                       "\tPercent of CPU this job got: 50%\n"
-                                       "\tElapsed (wall clock) time (h:mm:ss or m:ss): 3:36.00\n")
-    res = {"seconds": 200.0, "search": {"seconds": 120.0, "evaluations": 30, "pareto_front": ["a", "b"]},
-           "single_cnn_search": {"seconds": 50.0, "evaluations": 29},
-           "models": {"codeepnet": {"mae": 4.123, "n_parameters": 1234}, "svr": {"mae": 5.0}},
-           "data": {"selected_truly_age_associated": 150, "n_age_cpgs": 200}}
+    (tmp_path / "time.txt").write_text(
+        "\tUser time (seconds): 100.00\n\tSystem time (seconds): 8.00\n"
+        "\tPercent of CPU this job got: 50%\n"
+        "\tElapsed (wall clock) time (h:mm:ss or m:ss): 3:36.00\n"
+    )
+    res = {
+        "seconds": 200.0,
+        "search": {"seconds": 120.0, "evaluations": 30, "pareto_front": ["a", "b"]},
+        "single_cnn_search": {"seconds": 50.0, "evaluations": 29},
+        "models": {"codeepnet": {"mae": 4.123, "n_parameters": 1234}, "svr": {"mae": 5.0}},
+        "data": {"selected_truly_age_associated": 150, "n_age_cpgs": 200},
+    }
     (tmp_path / "results.json").write_text(json.dumps(res))
     lines = mod.pilot(tmp_path)
     # 108 CPU-s = 0.030 core-h; x5 = 0.15

@@ -41,8 +41,7 @@ def test_cifar100_loader(tmp_path):
     d.mkdir()
     for name in ("train", "test"):
         with open(d / name, "wb") as f:
-            pickle.dump({b"fine_labels": [1, 99], b"coarse_labels": [0, 1],
-                         b"data": np.zeros((2, 3072), np.uint8)}, f)
+            pickle.dump({b"fine_labels": [1, 99], b"coarse_labels": [0, 1], b"data": np.zeros((2, 3072), np.uint8)}, f)
     data = load_cifar("cifar100", tmp_path)
     assert data.num_classes == 100 and data.y.tolist() == [1, 99, 1, 99]
 

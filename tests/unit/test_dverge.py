@@ -12,8 +12,16 @@ from coterie.objectives.dverge import DVERGE, feature_distillation, layer_output
 
 
 def official_distillation(
-    model: nn.Module, dat: torch.Tensor, target: torch.Tensor, eps: float, alpha: float, steps: int, layer: str,
-    mu: float = 1.0, momentum: bool = True, start: torch.Tensor | None = None,
+    model: nn.Module,
+    dat: torch.Tensor,
+    target: torch.Tensor,
+    eps: float,
+    alpha: float,
+    steps: int,
+    layer: str,
+    mu: float = 1.0,
+    momentum: bool = True,
+    start: torch.Tensor | None = None,
 ) -> list[torch.Tensor]:
     """DVERGE repository, distillation.py, Linf_distillation (with gradient_wrt_feature), transcribed line by line
     on CPU; ``start`` replaces the random start. Returns the iterate after every step."""
@@ -76,7 +84,12 @@ def test_defaults_are_the_official_ones() -> None:
     assert not torch.equal(default, plain)
     obj = DVERGE()
     assert (obj.eps, obj.step_size, obj.steps, obj.momentum, obj.mu, obj.rand_start) == (
-        0.07, 0.007, 10, True, 1.0, False
+        0.07,
+        0.007,
+        10,
+        True,
+        1.0,
+        False,
     )
 
 
@@ -84,8 +97,9 @@ def test_random_start_is_the_official_uniform_start() -> None:
     torch.manual_seed(5)
     m = _member()
     x, t = torch.rand(4, 16), torch.rand(4, 16)
-    ours = feature_distillation(m, x, t, "conv1", 0.05, 0.01, 3, rand_start=True,
-                                generator=torch.Generator().manual_seed(9))
+    ours = feature_distillation(
+        m, x, t, "conv1", 0.05, 0.01, 3, rand_start=True, generator=torch.Generator().manual_seed(9)
+    )
     noise = torch.rand(x.shape, generator=torch.Generator().manual_seed(9))
     start = x + (2 * noise - 1) * 0.05  # x + U(-eps, eps), clamped inside the transcription
     ref = official_distillation(m, x, t, 0.05, 0.01, 3, "conv1", start=start)[-1]
@@ -99,8 +113,9 @@ def test_dverge_objective_passes_its_settings_to_the_distillation() -> None:
     obj = DVERGE(momentum=False, steps=3)
     obj.on_epoch_start(0, ens, torch.Generator().manual_seed(0))
     m = ens.members[0]
-    assert torch.equal(obj.distill(m, x, t, "conv1"), feature_distillation(m, x, t, "conv1", 0.07, 0.007, 3,
-                                                                           momentum=False))
+    assert torch.equal(
+        obj.distill(m, x, t, "conv1"), feature_distillation(m, x, t, "conv1", 0.07, 0.007, 3, momentum=False)
+    )
     assert obj.config()["momentum"] is False and obj.config()["mu"] == 1.0
 
 
@@ -148,6 +163,7 @@ def test_dverge_losses_equal_independent_recomputation() -> None:
     for i, m in enumerate(ens.members):
         expected = sum(F.cross_entropy(m(dist[j]), y) for j in range(3) if j != i)
         assert float(out.losses[i]) == pytest.approx(float(expected), rel=1e-5)
+
 
 def test_dverge_layer_draws_and_warmup() -> None:
     ens = tiny_ensemble(2)

@@ -15,11 +15,15 @@ from coterie.experiments.runner import run_config
 
 
 def _train_cfg(**data):
-    return validate_config({
-        "data": {"name": "digits", "val_fraction": 0.2, **data},
-        "model": {"name": "mlp", "kwargs": {"hidden": [8]}},
-        "ensemble": {"size": 2}, "epochs": 1, "batch_size": 64,
-    })
+    return validate_config(
+        {
+            "data": {"name": "digits", "val_fraction": 0.2, **data},
+            "model": {"name": "mlp", "kwargs": {"hidden": [8]}},
+            "ensemble": {"size": 2},
+            "epochs": 1,
+            "batch_size": 64,
+        }
+    )
 
 
 def test_build_trainer_passes_the_configured_augmentation():
@@ -49,8 +53,11 @@ def test_robustness_method_augment_overrides_data_and_is_checked_before_training
         "model": {"name": "mlp", "kwargs": {"hidden": [8]}},
         "methods": [
             {"label": "unprotected", "objective": {"name": "independent"}},
-            {"label": "GAL", "objective": {"name": "gal", "params": {"lam": 0.5}},
-             "augment": {"horizontal_flip": True, "gaussian_noise_std": 0.045}},
+            {
+                "label": "GAL",
+                "objective": {"name": "gal", "params": {"lam": 0.5}},
+                "augment": {"horizontal_flip": True, "gaussian_noise_std": 0.045},
+            },
         ],
     }
     cfg = validate_config(raw)
@@ -69,25 +76,73 @@ def test_robustness_method_augment_overrides_data_and_is_checked_before_training
 
 
 def test_trainer_from_sections_maps_every_optimiser_and_schedule_field():
-    cfg = validate_config({
-        "data": {"name": "digits", "val_fraction": 0.2},
-        "model": {"name": "mlp", "kwargs": {"hidden": [8]}},
-        "optimizer": {"name": "adamw", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.01, "nesterov": True},
-        "schedule": {"name": "multistep", "milestones": [2, 4], "gamma": 0.3, "step_size": 7, "warmup_epochs": 1},
-        "epochs": 6, "batch_size": 32, "seed": 4, "device": "cpu", "data_order": "per_member", "frozen": [1],
-    })
+    cfg = validate_config(
+        {
+            "data": {"name": "digits", "val_fraction": 0.2},
+            "model": {"name": "mlp", "kwargs": {"hidden": [8]}},
+            "optimizer": {"name": "adamw", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.01, "nesterov": True},
+            "schedule": {"name": "multistep", "milestones": [2, 4], "gamma": 0.3, "step_size": 7, "warmup_epochs": 1},
+            "epochs": 6,
+            "batch_size": 32,
+            "seed": 4,
+            "device": "cpu",
+            "data_order": "per_member",
+            "frozen": [1],
+        }
+    )
     splits = load_splits("digits", val_fraction=0.2, seed=0)
     ens = build_ensemble(cfg.model, cfg.ensemble, splits, 0)
     tr = build_trainer(cfg, ens, build_objective(cfg.objective))
-    got = {k: getattr(tr, k) for k in ("optimizer", "lr", "momentum", "weight_decay", "nesterov", "schedule",
-                                       "milestones", "gamma", "step_size", "warmup_epochs", "epochs", "batch_size",
-                                       "seed", "device", "data_order", "frozen")}
-    assert got == {"optimizer": "adamw", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.01, "nesterov": True,
-                   "schedule": "multistep", "milestones": (2, 4), "gamma": 0.3, "step_size": 7, "warmup_epochs": 1,
-                   "epochs": 6, "batch_size": 32, "seed": 4, "device": "cpu", "data_order": "per_member",
-                   "frozen": (1,)}
+    got = {
+        k: getattr(tr, k)
+        for k in (
+            "optimizer",
+            "lr",
+            "momentum",
+            "weight_decay",
+            "nesterov",
+            "schedule",
+            "milestones",
+            "gamma",
+            "step_size",
+            "warmup_epochs",
+            "epochs",
+            "batch_size",
+            "seed",
+            "device",
+            "data_order",
+            "frozen",
+        )
+    }
+    assert got == {
+        "optimizer": "adamw",
+        "lr": 0.003,
+        "momentum": 0.5,
+        "weight_decay": 0.01,
+        "nesterov": True,
+        "schedule": "multistep",
+        "milestones": (2, 4),
+        "gamma": 0.3,
+        "step_size": 7,
+        "warmup_epochs": 1,
+        "epochs": 6,
+        "batch_size": 32,
+        "seed": 4,
+        "device": "cpu",
+        "data_order": "per_member",
+        "frozen": (1,),
+    }
     # another experiment's epochs / seed / options, the Trainer's defaults for everything else
-    other = trainer_from_sections(ens, build_objective(cfg.objective), cfg, cfg.optimizer, cfg.schedule, epochs=2,
-                                  batch_size=16, seed=9, progress=False)
+    other = trainer_from_sections(
+        ens,
+        build_objective(cfg.objective),
+        cfg,
+        cfg.optimizer,
+        cfg.schedule,
+        epochs=2,
+        batch_size=16,
+        seed=9,
+        progress=False,
+    )
     assert (other.epochs, other.batch_size, other.seed, other.progress, other.lr) == (2, 16, 9, False, 0.003)
     assert other.data_order == "shared" and other.frozen == () and other.callbacks == []

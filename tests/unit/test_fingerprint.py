@@ -66,8 +66,15 @@ def test_fields_that_do_not_change_the_numbers_leave_the_fingerprint_alone(field
 
 @pytest.mark.parametrize(
     "field, value",
-    [("objective.params.beta", 0.0), ("seed", 1), ("epochs", 9), ("optimizer.lr", 0.1), ("data.num_samples", 900),
-     ("model.kwargs", {"hidden": [50, 50]}), ("ensemble.size", 4)],
+    [
+        ("objective.params.beta", 0.0),
+        ("seed", 1),
+        ("epochs", 9),
+        ("optimizer.lr", 0.1),
+        ("data.num_samples", 900),
+        ("model.kwargs", {"hidden": [50, 50]}),
+        ("ensemble.size", 4),
+    ],
 )
 def test_fields_that_change_the_numbers_change_the_fingerprint(field: str, value: object) -> None:
     old, new = ci_dump(), ci_dump(**{field: value})
@@ -137,10 +144,26 @@ def test_move_aside_keeps_every_byte_and_earlier_previous_folders(tmp_path: Path
 
 
 def test_parse_assignments_reads_yaml_values() -> None:
-    got = parse_assignments(["objective.params.beta=-0.5", "model.kwargs.hidden=[50,50]", "name=a=b",
-                             "frozen=[]", "data.split_seed=null", "bootstrap=true", "x={k: v}"])
-    assert got == {"objective.params.beta": -0.5, "model.kwargs.hidden": [50, 50], "name": "a=b", "frozen": [],
-                   "data.split_seed": None, "bootstrap": True, "x": {"k": "v"}}
+    got = parse_assignments(
+        [
+            "objective.params.beta=-0.5",
+            "model.kwargs.hidden=[50,50]",
+            "name=a=b",
+            "frozen=[]",
+            "data.split_seed=null",
+            "bootstrap=true",
+            "x={k: v}",
+        ]
+    )
+    assert got == {
+        "objective.params.beta": -0.5,
+        "model.kwargs.hidden": [50, 50],
+        "name": "a=b",
+        "frozen": [],
+        "data.split_seed": None,
+        "bootstrap": True,
+        "x": {"k": "v"},
+    }
     for bad in ("epochs", "=3", "a..b=1", "a=[1,"):
         with pytest.raises(InputError, match="--set"):
             parse_assignments([bad])

@@ -18,8 +18,10 @@ from coterie.neurons import LearnedActivation, LearnedSpec, export_activation
 
 def _exported(kind: str) -> list[nn.Module]:
     torch.manual_seed(0)
-    return [export_activation(LearnedActivation("sin", 8, zero_init=False), kind=kind),
-            export_activation(LearnedActivation("tanh", 8, zero_init=False), kind=kind)]
+    return [
+        export_activation(LearnedActivation("sin", 8, zero_init=False), kind=kind),
+        export_activation(LearnedActivation("tanh", 8, zero_init=False), kind=kind),
+    ]
 
 
 def _constants_of_h(net: nn.Module) -> set[str]:

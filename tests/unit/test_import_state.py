@@ -48,8 +48,14 @@ def test_importing_every_coterie_module_changes_no_process_wide_state() -> None:
     out = json.loads(res.stdout.strip().splitlines()[-1])
     before, after = out["before"], out["after"]
     # the walk really imported the library: subpackages and the modules that used to set state
-    for name in ("coterie.ensemble.executors", "coterie.report.curves", "coterie.report._style",
-                 "coterie.neurons.plots", "coterie.experiments.robustness", "coterie.cli"):
+    for name in (
+        "coterie.ensemble.executors",
+        "coterie.report.curves",
+        "coterie.report._style",
+        "coterie.neurons.plots",
+        "coterie.experiments.robustness",
+        "coterie.cli",
+    ):
         assert name in out["modules"], name
     assert after["hooks"] and all(n == 0 for n in after["hooks"].values()), after["hooks"]
     assert not after["pyplot"], "matplotlib.pyplot was imported"

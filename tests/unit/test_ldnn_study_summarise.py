@@ -29,8 +29,10 @@ OTHERS = {
 
 
 def _write(path: Path) -> None:
-    lines = ["task,arm,seed,val_metric,test_metric,metric,model,width,source,participation_r,hessian_trace,"
-             "near_zero_fraction"]
+    lines = [
+        "task,arm,seed,val_metric,test_metric,metric,model,width,source,participation_r,hessian_trace,"
+        "near_zero_fraction"
+    ]
     for arm, vals in {"mix": MIX, **OTHERS}.items():
         for s, v in enumerate(vals):
             nz = "0.5" if s < 2 else ""
@@ -94,22 +96,49 @@ def test_collect_from_run_dir(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text("experiment: ldnn\ntask: mnist1d\nhidden: [50]\n")
-    meta = {"first_inner_loss": 2.0, "last_inner_loss": 1.0, "meta_network_val": 0.5, "outer_steps_run": 7,
-            "stopped": "plateau", "best_outer_step": 3, "val_loss_curve": [2.0, 1.5, 1.25],
-            "export_max_abs_error_on_range": 0.001}
+    meta = {
+        "first_inner_loss": 2.0,
+        "last_inner_loss": 1.0,
+        "meta_network_val": 0.5,
+        "outer_steps_run": 7,
+        "stopped": "plateau",
+        "best_outer_step": 3,
+        "val_loss_curve": [2.0, 1.5, 1.25],
+        "export_max_abs_error_on_range": 0.001,
+    }
     (run / "results.json").write_text(json.dumps({"task": "mnist1d", "nn": {"metric": "accuracy", "meta": meta}}))
-    recs = [{"phase": "meta", "model": "nn", "outer_step": 1},
-            {"phase": "eval", "model": "nn", "arm": "mix", "seed": 0, "val_accuracy": 0.5, "test_accuracy": 0.6,
-             "participation_ratio": 10.0, "hessian_trace": 3.0, "near_zero_fraction": 0.25},
-            {"phase": "eval", "model": "nn", "arm": "relu", "seed": 0, "val_accuracy": 0.4, "test_accuracy": 0.45,
-             "participation_ratio": 5.0}]
+    recs = [
+        {"phase": "meta", "model": "nn", "outer_step": 1},
+        {
+            "phase": "eval",
+            "model": "nn",
+            "arm": "mix",
+            "seed": 0,
+            "val_accuracy": 0.5,
+            "test_accuracy": 0.6,
+            "participation_ratio": 10.0,
+            "hessian_trace": 3.0,
+            "near_zero_fraction": 0.25,
+        },
+        {
+            "phase": "eval",
+            "model": "nn",
+            "arm": "relu",
+            "seed": 0,
+            "val_accuracy": 0.4,
+            "test_accuracy": 0.45,
+            "participation_ratio": 5.0,
+        },
+    ]
     (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     dest = tmp_path / "out"
     dest.mkdir()
     mod.main(["--collect", str(run), "--runs", str(dest / "runs.csv")])
     rows = mod.read_runs(dest / "runs.csv")
     assert [(r["arm"], r["seed"], r["val_metric"], r["test_metric"], r["metric"], r["width"]) for r in rows] == [
-        ("mix", 0, 0.5, 0.6, "accuracy", 50), ("relu", 0, 0.4, 0.45, "accuracy", 50)]
+        ("mix", 0, 0.5, 0.6, "accuracy", 50),
+        ("relu", 0, 0.4, 0.45, "accuracy", 50),
+    ]
     assert rows[0]["participation_r"] == pytest.approx(0.2) and rows[1]["participation_r"] == pytest.approx(0.1)
     assert rows[0]["near_zero_fraction"] == 0.25 and rows[1]["hessian_trace"] != rows[1]["hessian_trace"]  # NaN
     meta_text = (dest / "meta.csv").read_text()
@@ -132,5 +161,7 @@ def test_hnn_vs_nn_and_reuse_lines(tmp_path: Path, capsys: pytest.CaptureFixture
     mod.main(["--runs", str(tmp_path / "runs.csv")])
     text = capsys.readouterr().out
     assert f"henonheiles HNN vs NN (val MSE ratio hnn/nn, Holm p): mix: 0.5, {2 / 64:.3g}" in text
-    assert f"reuse on mnist1d (nn, activations from vanderpol), reused mix vs own mix: 0.01 (> 0: reused better), " \
-           f"p = {2 / 64:.3g}" in text
+    assert (
+        f"reuse on mnist1d (nn, activations from vanderpol), reused mix vs own mix: 0.01 (> 0: reused better), "
+        f"p = {2 / 64:.3g}" in text
+    )

@@ -21,15 +21,22 @@ def _module():
 
 
 # seed: (best parent test, mega-scalar test, average test, ensemble test, best-parent-val (val, test))
-FAKE = {0: (0.70, 0.71, 0.31, 0.72, (0.69, 0.68)), 1: (0.80, 0.82, 0.40, 0.84, (0.79, 0.80)),
-        2: (0.75, 0.78, 0.34, 0.81, (0.74, 0.73))}
+FAKE = {
+    0: (0.70, 0.71, 0.31, 0.72, (0.69, 0.68)),
+    1: (0.80, 0.82, 0.40, 0.84, (0.79, 0.80)),
+    2: (0.75, 0.78, 0.34, 0.81, (0.74, 0.73)),
+}
 
 
 def _write(path: Path) -> None:
     lines = ["seed,setting,method,level,val_acc,test_acc,best_parent_test_acc"]
     for s, (bp, mega, avg, ens, (bv, bt)) in FAKE.items():
-        lines += [f"{s},same,mega-scalar,pair,0.5,{mega},{bp}", f"{s},same,average,pair,0.5,{avg},{bp}",
-                  f"{s},same,ensemble,pair,0.5,{ens},{bp}", f"{s},same,best-parent-val,pair,{bv},{bt},{bp}"]
+        lines += [
+            f"{s},same,mega-scalar,pair,0.5,{mega},{bp}",
+            f"{s},same,average,pair,0.5,{avg},{bp}",
+            f"{s},same,ensemble,pair,0.5,{ens},{bp}",
+            f"{s},same,best-parent-val,pair,{bv},{bt},{bp}",
+        ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -64,10 +71,19 @@ def test_collect_builds_rows_from_a_run_directory(tmp_path: Path) -> None:
     (run / "config.yaml").write_text(yaml.safe_dump({"seed": 3, "parents": {"data": "overlapping", "fraction": 0.25}}))
     parents = [{"member": 0, "val_acc": 0.6, "test_acc": 0.7}, {"member": 1, "val_acc": 0.65, "test_acc": 0.62}]
     hist = {"alpha": 0.9, "best_generation": 1, "best": [0.5, 0.55], "best_fitness": 0.6}
-    merged = {"mega-scalar": {"val_acc": 0.66, "test_acc": 0.64, "seconds": 2.0,
-                              "cost": {"rss_peak_delta_bytes": 3 * 2**20}, "history": hist}}
-    res = {"pair": {"parents": parents, "ensemble_test_acc": 0.71, "ensemble_val_acc": 0.67, "merged": merged},
-           "hierarchy": {"parents": parents, "ensemble_test_acc": 0.7, "merged": {}}}
+    merged = {
+        "mega-scalar": {
+            "val_acc": 0.66,
+            "test_acc": 0.64,
+            "seconds": 2.0,
+            "cost": {"rss_peak_delta_bytes": 3 * 2**20},
+            "history": hist,
+        }
+    }
+    res = {
+        "pair": {"parents": parents, "ensemble_test_acc": 0.71, "ensemble_val_acc": 0.67, "merged": merged},
+        "hierarchy": {"parents": parents, "ensemble_test_acc": 0.7, "merged": {}},
+    }
     (run / "results.json").write_text(json.dumps(res))
     rows = mod.collect([run])
     assert [r["method"] for r in rows] == ["best-parent-val", "ensemble", "mega-scalar"]  # empty hierarchy left out

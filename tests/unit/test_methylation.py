@@ -116,16 +116,23 @@ def test_geo_reader_structural_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("age: 32", 32.0), ("Age (years): 45.5", 45.5), ("age at draw: 61 years", 61.0), ("age: 6 months", 0.5),
-     ("gender: F", None), ("gestational age: 30", None)],
+    [
+        ("age: 32", 32.0),
+        ("Age (years): 45.5", 45.5),
+        ("age at draw: 61 years", 61.0),
+        ("age: 6 months", 0.5),
+        ("gender: F", None),
+        ("gestational age: 30", None),
+    ],
 )
 def test_parse_age(text: str, expected: float | None) -> None:
     assert parse_age(text) == (pytest.approx(expected) if expected is not None else None)
 
 
 def test_table_reader_csv_tsv_and_parquet_message(tmp_path: Path) -> None:
-    df = pd.DataFrame({"sample": ["a", "b", "c"], "age": [10, None, 70], "cg1": [0.1, 0.2, None],
-                       "cg2": [0.5, 0.6, 0.7]})
+    df = pd.DataFrame(
+        {"sample": ["a", "b", "c"], "age": [10, None, 70], "cg1": [0.1, 0.2, None], "cg2": [0.5, 0.6, 0.7]}
+    )
     df.to_csv(tmp_path / "m.csv", index=False)
     data = read_methylation_table(tmp_path / "m.csv")
     assert list(data.betas.index) == ["a", "b", "c"] and list(data.betas.columns) == ["cg1", "cg2"]

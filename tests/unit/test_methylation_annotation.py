@@ -19,16 +19,23 @@ from coterie.data.methylation import (
 )
 
 # GPL13534 (Illumina HumanMethylation450) column order, as in GEO's platform table.
-GPL_COLUMNS = str.split("ID Name AddressA_ID AlleleA_ProbeSeq AddressB_ID AlleleB_ProbeSeq Infinium_Design_Type "
-               "Next_Base "
-               "Color_Channel Forward_Sequence Genome_Build CHR MAPINFO SourceSeq Chromosome_36 Coordinate_36 Strand "
-               "Probe_SNPs Probe_SNPs_10 Random_Loci Methyl27_Loci UCSC_RefGene_Name UCSC_RefGene_Accession "
-               "UCSC_RefGene_Group UCSC_CpG_Islands_Name Relation_to_UCSC_CpG_Island Phantom DMR Enhancer "
-               "HMM_Island Regulatory_Feature_Name Regulatory_Feature_Group DHS SPOT_ID")
+GPL_COLUMNS = str.split(
+    "ID Name AddressA_ID AlleleA_ProbeSeq AddressB_ID AlleleB_ProbeSeq Infinium_Design_Type "
+    "Next_Base "
+    "Color_Channel Forward_Sequence Genome_Build CHR MAPINFO SourceSeq Chromosome_36 Coordinate_36 Strand "
+    "Probe_SNPs Probe_SNPs_10 Random_Loci Methyl27_Loci UCSC_RefGene_Name UCSC_RefGene_Accession "
+    "UCSC_RefGene_Group UCSC_CpG_Islands_Name Relation_to_UCSC_CpG_Island Phantom DMR Enhancer "
+    "HMM_Island Regulatory_Feature_Name Regulatory_Feature_Group DHS SPOT_ID"
+)
 # (ID, CHR, MAPINFO, Chromosome_36, Coordinate_36): the hg19 columns must be used, not the hg18 ones.
-PROBES = [("cg00000029", "16", "53468112", "16", "52025613"), ("cg00000108", "3", "37459206", "3", "37434210"),
-          ("cg00000109", "3", "171916037", "3", "173398731"), ("cg00000165", "1", "91194674", "1", "90967262"),
-          ("cg00000236", "8", "42263294", "8", "42382451"), ("ch.X.97737721F", "X", "97737721", "X", "97624377")]
+PROBES = [
+    ("cg00000029", "16", "53468112", "16", "52025613"),
+    ("cg00000108", "3", "37459206", "3", "37434210"),
+    ("cg00000109", "3", "171916037", "3", "173398731"),
+    ("cg00000165", "1", "91194674", "1", "90967262"),
+    ("cg00000236", "8", "42263294", "8", "42382451"),
+    ("ch.X.97737721F", "X", "97737721", "X", "97624377"),
+]
 GENOMIC = ["cg00000165", "cg00000108", "cg00000109", "cg00000236", "cg00000029"]
 
 
@@ -36,17 +43,35 @@ def _gpl_rows() -> list[str]:
     rows = ["\t".join(GPL_COLUMNS)]
     for pid, chrom, pos, c36, p36 in PROBES:
         f = dict.fromkeys(GPL_COLUMNS, "")
-        f.update(ID=pid, Name=pid, AddressA_ID="14782418", Infinium_Design_Type="II", Color_Channel="",
-                 Genome_Build="37", CHR=chrom, MAPINFO=pos, Chromosome_36=c36, Coordinate_36=p36, Strand="F",
-                 Random_Loci="", Methyl27_Loci="TRUE", SPOT_ID="")
+        f.update(
+            ID=pid,
+            Name=pid,
+            AddressA_ID="14782418",
+            Infinium_Design_Type="II",
+            Color_Channel="",
+            Genome_Build="37",
+            CHR=chrom,
+            MAPINFO=pos,
+            Chromosome_36=c36,
+            Coordinate_36=p36,
+            Strand="F",
+            Random_Loci="",
+            Methyl27_Loci="TRUE",
+            SPOT_ID="",
+        )
         rows.append("\t".join(f[c] for c in GPL_COLUMNS))
     return rows
 
 
 def soft_text() -> str:
-    head = ["^PLATFORM = GPL13534", "!Platform_title = Illumina HumanMethylation450 BeadChip "
-            "(HumanMethylation450_15017482)", "!Platform_geo_accession = GPL13534", "!Platform_status = Public on "
-            "May 11 2011", "!Platform_technology = oligonucleotide beads", "!Platform_organism = Homo sapiens"]
+    head = [
+        "^PLATFORM = GPL13534",
+        "!Platform_title = Illumina HumanMethylation450 BeadChip (HumanMethylation450_15017482)",
+        "!Platform_geo_accession = GPL13534",
+        "!Platform_status = Public on May 11 2011",
+        "!Platform_technology = oligonucleotide beads",
+        "!Platform_organism = Homo sapiens",
+    ]
     head += [f"#{c} = " for c in GPL_COLUMNS]
     return "\n".join([*head, "!platform_table_begin", *_gpl_rows(), "!platform_table_end"]) + "\n"
 
@@ -115,15 +140,18 @@ def test_series_matrix_in_genomic_order_with_annotation(tmp_path: Path, caplog: 
 def test_table_file_takes_an_annotation_too(tmp_path: Path) -> None:
     df = pd.DataFrame({"sample": ["a", "b"], "age": [30, 50], "cg00000029": [0.1, 0.2], "cg00000165": [0.3, 0.4]})
     df.to_csv(tmp_path / "m.csv", index=False)
-    ann = pd.DataFrame({"chromosome": ["16", "1"], "position": [53468112, 91194674]},
-                       index=pd.Index(["cg00000029", "cg00000165"], name="cpg"))
+    ann = pd.DataFrame(
+        {"chromosome": ["16", "1"], "position": [53468112, 91194674]},
+        index=pd.Index(["cg00000029", "cg00000165"], name="cpg"),
+    )
     data = load_methylation(tmp_path / "m.csv", annotation=ann)
     assert list(data.betas.columns) == ["cg00000165", "cg00000029"]
 
 
 def test_genomic_order_ranks_chromosomes_numerically() -> None:
-    loci = pd.DataFrame({"chromosome": ["10", "2", "X", "", "2", "Y", "1", "M"],
-                         "position": [5, 9, 1, 3, 4, 2, 100, 7]})
+    loci = pd.DataFrame(
+        {"chromosome": ["10", "2", "X", "", "2", "Y", "1", "M"], "position": [5, 9, 1, 3, 4, 2, 100, 7]}
+    )
     assert list(genomic_order(loci)) == [6, 4, 1, 0, 2, 5, 7, 3]
 
 

@@ -35,8 +35,12 @@ def _logit(b: np.ndarray) -> np.ndarray:
         ("accelerating", {"power": 2.0}, 50.0, 0.25),
         ("accelerating", {"power": 3.0}, 50.0, 0.125),
         ("sigmoidal", {"midpoint": 50.0, "width": 5.0}, 50.0, 0.5),
-        ("sigmoidal", {"midpoint": 40.0, "width": 10.0}, 30.0,
-         (_logistic(-1) - _logistic(-4)) / (_logistic(6) - _logistic(-4))),
+        (
+            "sigmoidal",
+            {"midpoint": 40.0, "width": 10.0},
+            30.0,
+            (_logistic(-1) - _logistic(-4)) / (_logistic(6) - _logistic(-4)),
+        ),
         ("variance", {}, 70.0, 0.0),
     ],
 )
@@ -75,8 +79,17 @@ def test_reproducible_loci_sorted_and_missing_fraction() -> None:
 
 
 def test_sex_effect_recovered_with_requested_size() -> None:
-    d = simulate_methylation_v2(1500, 600, 0, seed=1, n_batches=1, cell_marker_fraction=0.0, sex_cpg_fraction=0.1,
-                                sex_effect_range=(0.4, 0.6), missing_rate=0.0)
+    d = simulate_methylation_v2(
+        1500,
+        600,
+        0,
+        seed=1,
+        n_batches=1,
+        cell_marker_fraction=0.0,
+        sex_cpg_fraction=0.1,
+        sex_effect_range=(0.4, 0.6),
+        missing_rate=0.0,
+    )
     t, female = d.info["truth"], d.info["female"]
     m = _logit(d.betas.to_numpy())
     est = m[female == 1].mean(0) - m[female == 0].mean(0)  # regression of logit beta on a sex indicator
@@ -91,8 +104,19 @@ def test_sex_effect_recovered_with_requested_size() -> None:
 
 
 def test_cell_mixture_and_composition_shift() -> None:
-    d = simulate_methylation_v2(400, 300, 0, seed=2, n_batches=1, noise_sd=0.0, drift=0.0, sex_cpg_fraction=0.0,
-                                missing_rate=0.0, cell_marker_fraction=0.3, cell_effect_range=(2.0, 2.0))
+    d = simulate_methylation_v2(
+        400,
+        300,
+        0,
+        seed=2,
+        n_batches=1,
+        noise_sd=0.0,
+        drift=0.0,
+        sex_cpg_fraction=0.0,
+        missing_rate=0.0,
+        cell_marker_fraction=0.3,
+        cell_effect_range=(2.0, 2.0),
+    )
     t, w = d.info["truth"], d.info["cell_fractions"].to_numpy()
     auto = (d.loci["chromosome"] != "X").to_numpy()
     for j in np.flatnonzero(auto & (t["cell_type"] >= 0).to_numpy())[:20]:
@@ -108,8 +132,18 @@ def test_cell_mixture_and_composition_shift() -> None:
 
 
 def test_batch_effects_have_requested_size() -> None:
-    d = simulate_methylation_v2(1600, 300, 0, seed=3, n_batches=4, batch_sd=0.3, batch_scale_sd=0.0,
-                                cell_marker_fraction=0.0, sex_cpg_fraction=0.0, missing_rate=0.0)
+    d = simulate_methylation_v2(
+        1600,
+        300,
+        0,
+        seed=3,
+        n_batches=4,
+        batch_sd=0.3,
+        batch_scale_sd=0.0,
+        cell_marker_fraction=0.0,
+        sex_cpg_fraction=0.0,
+        missing_rate=0.0,
+    )
     auto = (d.loci["chromosome"] != "X").to_numpy()
     m = _logit(d.betas.to_numpy())[:, auto]
     batch = d.info["batch"]
@@ -124,12 +158,23 @@ def test_batch_effects_have_requested_size() -> None:
 
 
 def test_local_correlation_decays_with_distance() -> None:
-    d = simulate_methylation_v2(1000, 1500, 0, seed=4, n_batches=1, cell_marker_fraction=0.0, sex_cpg_fraction=0.0,
-                                missing_rate=0.0, drift=0.0, corr_max=0.6, corr_length=1000.0)
+    d = simulate_methylation_v2(
+        1000,
+        1500,
+        0,
+        seed=4,
+        n_batches=1,
+        cell_marker_fraction=0.0,
+        sex_cpg_fraction=0.0,
+        missing_rate=0.0,
+        drift=0.0,
+        corr_max=0.6,
+        corr_length=1000.0,
+    )
     m = _logit(d.betas.to_numpy())
     r = (m - m.mean(0)) / m.std(0)
     adj = (r[:, 1:] * r[:, :-1]).mean(0)
-    same = (d.loci["chromosome"].to_numpy()[1:] == d.loci["chromosome"].to_numpy()[:-1])
+    same = d.loci["chromosome"].to_numpy()[1:] == d.loci["chromosome"].to_numpy()[:-1]
     gap = np.diff(d.loci["position"].to_numpy())
     near, far = same & (gap < 150), same & (gap > 20000)
     assert near.sum() > 50 and far.sum() > 50

@@ -83,8 +83,16 @@ def test_meta_learning_lowers_inner_loss_and_moves_only_what_it_should(method: s
     before_s = {k: v.detach().clone() for k, v in theta_s.items()}
     before = {k: v.detach().clone() for k, v in theta.items()}
     # carry-over of θ with SGD (the options, not the defaults): the inner loss then falls as the network keeps training
-    cfg = MetaConfig(method=method, outer_steps=15, inner_steps=5, inner_lr=0.05, outer_lr=1e-2, batch_size=64,
-                     reinit_inner=False, inner_optimizer="sgd")
+    cfg = MetaConfig(
+        method=method,
+        outer_steps=15,
+        inner_steps=5,
+        inner_lr=0.05,
+        outer_lr=1e-2,
+        batch_size=64,
+        reinit_inner=False,
+        inner_optimizer="sgd",
+    )
     res = meta_learn(model, x, y, nn.functional.mse_loss, cfg, snapshot_every=5)
     assert len(res.history) == 15
     assert res.history[-1]["inner_loss"] < res.history[0]["inner_loss"]
@@ -183,8 +191,9 @@ def test_carry_over_mode_continues_from_the_previous_outer_step(monkeypatch: pyt
     model = DiverseMLP(3, 1, (8,), LearnedSpec(2, "sin", 4))
     theta0, _ = split_parameters(model)
     start = {k: v.detach().clone() for k, v in theta0.items()}
-    meta_learn(model, x, y, nn.functional.mse_loss, MetaConfig(outer_steps=3, inner_steps=2, batch_size=32,
-                                                                 reinit_inner=False))
+    meta_learn(
+        model, x, y, nn.functional.mse_loss, MetaConfig(outer_steps=3, inner_steps=2, batch_size=32, reinit_inner=False)
+    )
     for k in start:
         torch.testing.assert_close(seen[0][k], start[k], rtol=0, atol=0)  # the model's own initial θ
         for step in (1, 2):
@@ -197,8 +206,9 @@ def test_unrolled_adam_follows_torch_adam_and_its_meta_gradient_matches_finite_d
     model, batches = _tiny_problem(3)
     theta, theta_s = split_parameters(model)
     inner = InnerOptimizer("adam", 0.05)
-    _, grads, final = unrolled_meta_gradient(model, dict(theta), theta_s, batches, nn.functional.mse_loss, 0.05,
-                                             None, inner)
+    _, grads, final = unrolled_meta_gradient(
+        model, dict(theta), theta_s, batches, nn.functional.mse_loss, 0.05, None, inner
+    )
     # reference: torch.optim.Adam on a copy, step by step
     import copy
 
@@ -217,8 +227,9 @@ def test_unrolled_adam_follows_torch_adam_and_its_meta_gradient_matches_finite_d
 
     def loss_at(sign: float) -> float:
         shifted = {k: (v + sign * eps * direction[k]).detach().requires_grad_(True) for k, v in theta_s.items()}
-        return unrolled_meta_gradient(model, dict(theta), shifted, batches, nn.functional.mse_loss, 0.05, None,
-                                      inner)[0]
+        return unrolled_meta_gradient(model, dict(theta), shifted, batches, nn.functional.mse_loss, 0.05, None, inner)[
+            0
+        ]
 
     fd = (loss_at(1.0) - loss_at(-1.0)) / (2 * eps)
     analytic = sum(float((grads[k] * direction[k]).sum()) for k in theta_s)
@@ -229,8 +240,7 @@ def test_meta_learn_records_the_validation_curve_and_stops_on_its_plateau() -> N
     torch.manual_seed(0)
     x, y = torch.randn(96, 3), torch.randn(96, 1)  # noise targets: validation cannot keep improving
     model = DiverseMLP(3, 1, (8,), LearnedSpec(2, "sin", 4))
-    cfg = MetaConfig(method="first_order", outer_steps=200, inner_steps=2, batch_size=32, patience=3,
-                     min_delta=1e-3)
+    cfg = MetaConfig(method="first_order", outer_steps=200, inner_steps=2, batch_size=32, patience=3, min_delta=1e-3)
     res = meta_learn(model, x[:64], y[:64], nn.functional.mse_loss, cfg, val=(x[64:], y[64:]))
     vals = [h["val_loss"] for h in res.history]
     assert res.stopped == "plateau" and len(vals) < 200

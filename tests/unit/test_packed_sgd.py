@@ -43,8 +43,9 @@ def _run(opt_cls, steps: int, freeze: bool = False, **hp) -> tuple[list[torch.Te
 def test_equals_fused_sgd_over_several_steps(momentum, nesterov, weight_decay, dampening, maximize, freeze) -> None:
     if nesterov and (momentum == 0 or dampening != 0):
         nesterov = False  # torch refuses these combinations
-    hp = dict(lr=0.05, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dampening=dampening,
-              maximize=maximize)
+    hp = dict(
+        lr=0.05, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dampening=dampening, maximize=maximize
+    )
     ours, _ = _run(PackedSGD, 4, freeze, **hp)
     ref, _ = _run(torch.optim.SGD, 4, freeze, **hp)
     for a, b in zip(ours, ref):  # the kernel's vector body and scalar tail round differently: not bit-equal
@@ -88,11 +89,13 @@ def test_unpacked_parameters_and_closures_fall_back_to_torch() -> None:
     ref = torch.optim.SGD(ref_lin.parameters(), lr=0.1, momentum=0.9, fused=True)
     x = torch.randn(4, 3)
     for m, o in ((lin, opt), (ref_lin, ref)):
+
         def closure(m=m, o=o):
             o.zero_grad()
             loss = m(x).pow(2).sum()
             loss.backward()
             return loss
+
         o.step(closure)
         o.step()
     torch.testing.assert_close(lin.weight, ref_lin.weight, rtol=1e-6, atol=1e-7)

@@ -56,8 +56,13 @@ def test_lenet_cifar10_paper_recipe_has_the_paper_settings():
     assert base.experiment == "colearn"
     assert base.model.name == "lenet5"
     assert base.data.name == "cifar10"
-    assert base.optimizer.model_dump() == {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0005,
-                                           "nesterov": False}
+    assert base.optimizer.model_dump() == {
+        "name": "sgd",
+        "lr": 0.01,
+        "momentum": 0.9,
+        "weight_decay": 0.0005,
+        "nesterov": False,
+    }
     assert base.schedule.name == "constant"
     assert (base.batch_size, base.epochs) == (512, 150)
     # 50,000 train(+val) / 10,000 test out of 60,000, with validation carved from the training part
@@ -78,8 +83,13 @@ def test_vgg9_cifar100_paper_recipe_has_the_supplementary_settings():
     assert base.experiment == "colearn"
     assert base.model.name == "vgg9" and base.model.kwargs.get("width", 1.0) == 1.0
     assert base.data.name == "cifar100"
-    assert base.optimizer.model_dump() == {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0005,
-                                           "nesterov": False}
+    assert base.optimizer.model_dump() == {
+        "name": "sgd",
+        "lr": 0.01,
+        "momentum": 0.9,
+        "weight_decay": 0.0005,
+        "nesterov": False,
+    }
     assert base.schedule.name == "cosine"
     assert (base.batch_size, base.epochs) == (256, 150)
     assert round(60_000 * base.data.test_fraction) == 10_000
@@ -93,8 +103,10 @@ def test_vgg9_cifar100_paper_recipe_has_the_supplementary_settings():
 CROP_FLIP = {"random_crop_padding": 4, "horizontal_flip": True}
 
 
-@pytest.mark.parametrize("name", ["colearn-lenet-cifar10-paper.yaml", "colearn-vgg9-cifar100-paper.yaml",
-                                  "expansion-lenet-cifar10-paper.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    ["colearn-lenet-cifar10-paper.yaml", "colearn-vgg9-cifar100-paper.yaml", "expansion-lenet-cifar10-paper.yaml"],
+)
 def test_seed000_recipes_resplit_per_run_with_crops_and_flips(name):
     """Seed 000 Supplementary: "split randomly for each training session, into a train set of 50,000 samples and a
     test set of 10,000 samples"; "random crops and random horizontal flips"."""

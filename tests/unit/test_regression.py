@@ -16,8 +16,12 @@ from coterie.training.trainer import Trainer
 
 @pytest.mark.parametrize(
     ("name", "ref"),
-    [("mse", nn.functional.mse_loss), ("l1", nn.functional.l1_loss), ("huber", nn.functional.smooth_l1_loss),
-     ("sse", lambda a, b: ((a - b) ** 2).sum(1).mean())],
+    [
+        ("mse", nn.functional.mse_loss),
+        ("l1", nn.functional.l1_loss),
+        ("huber", nn.functional.smooth_l1_loss),
+        ("sse", lambda a, b: ((a - b) ** 2).sum(1).mean()),
+    ],
 )
 def test_member_losses_equal_torch_losses_member_by_member(name: str, ref: Any) -> None:
     g = torch.Generator().manual_seed(0)
@@ -44,8 +48,18 @@ def test_a_callback_stops_training_after_its_epoch_with_a_checkpoint(tmp_path: A
     torch.manual_seed(0)
     x, y = torch.randn(64, 3), torch.randn(64, 2)
     ens = Ensemble([nn.Linear(3, 2), nn.Linear(3, 2)])
-    trainer = Trainer(ens, Regression("mse"), optimizer="adam", lr=1e-2, epochs=10, batch_size=16,
-                      callbacks=[_StopAt(2)], run_dir=tmp_path, checkpoint_every=100, progress=False)
+    trainer = Trainer(
+        ens,
+        Regression("mse"),
+        optimizer="adam",
+        lr=1e-2,
+        epochs=10,
+        batch_size=16,
+        callbacks=[_StopAt(2)],
+        run_dir=tmp_path,
+        checkpoint_every=100,
+        progress=False,
+    )
     history = trainer.fit((x, y))
     assert [r["epoch"] for r in history] == [0, 1, 2]
     assert trainer.rundir is not None

@@ -50,8 +50,9 @@ def test_trains_a_few_steps() -> None:
     x, y = torch.rand(32, 40), torch.randint(0, 3, (32,))
     with torch.no_grad():
         before = float(torch.nn.functional.cross_entropy(ens(x).reshape(-1, 10), y.repeat(2)))
-    coterie.Trainer(ens, coterie.Independent(), optimizer="adam", lr=1e-2, epochs=8, batch_size=32, progress=False,
-                    device="cpu").fit((x, y))
+    coterie.Trainer(
+        ens, coterie.Independent(), optimizer="adam", lr=1e-2, epochs=8, batch_size=32, progress=False, device="cpu"
+    ).fit((x, y))
     ens.train()
     with torch.no_grad():
         after = float(torch.nn.functional.cross_entropy(ens(x).reshape(-1, 10), y.repeat(2)))

@@ -78,10 +78,18 @@ def test_printed_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_collect(tmp_path: Path) -> None:
     rec = dict(seed=0, setting="blackbox", eps=0.07, rule="vote")
     res = {
-        "records": [{**rec, "method": "PARL/5", "attack": "mim_mu1", "accuracy": 0.3},
-                    {**rec, "method": "ADP", "attack": "bim", "accuracy": 0.2}],
-        "repeats": [{"seed": 0, "cka": {"PARL/5": {"mean": 0.8}}, "grad_similarity_layers": ["a", "b"],
-                     "grad_similarity": {"PARL/5": {"mean_offdiag": -0.6}}}],
+        "records": [
+            {**rec, "method": "PARL/5", "attack": "mim_mu1", "accuracy": 0.3},
+            {**rec, "method": "ADP", "attack": "bim", "accuracy": 0.2},
+        ],
+        "repeats": [
+            {
+                "seed": 0,
+                "cka": {"PARL/5": {"mean": 0.8}},
+                "grad_similarity_layers": ["a", "b"],
+                "grad_similarity": {"PARL/5": {"mean_offdiag": -0.6}},
+            }
+        ],
     }
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "results.json").write_text(json.dumps(res))
@@ -92,7 +100,9 @@ def test_collect(tmp_path: Path) -> None:
     assert got == {("parl-5", "mim-mu1", 0.3), ("adp", "bim", 0.2)}
     div = list(csv.DictReader((tmp_path / "diversity.csv").open()))
     assert [(d["method"], d["measure"], float(d["value"])) for d in div] == [
-        ("parl-5", "cka_mean", 0.8), ("parl-5", "grad_cos", -0.3)]
+        ("parl-5", "cka_mean", 0.8),
+        ("parl-5", "grad_cos", -0.3),
+    ]
     res["records"][0]["accuracy"] = 0.4
     (tmp_path / "run2").mkdir()
     (tmp_path / "run2" / "results.json").write_text(json.dumps(res))
@@ -112,6 +122,11 @@ def test_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch:
     # U BIM at 0.07: mean 0.12 over clean 0.92 = 0.13 < 0.5; parl 25 % >= 10 % at the largest ε -> not met
     assert "keeps 0.13 of clean; at ε=0.07 unprotected 12.0 %, parl 25.0 %: NOT met" in out
     assert "C1 clean test accuracy >= 0.85: met" in out
-    S.checks([{**r, "accuracy": 0.84} if r["setting"] == "clean" and r["seed"] == 2 and r["method"] == "parl"
-              else r for r in rows], "vote")
+    S.checks(
+        [
+            {**r, "accuracy": 0.84} if r["setting"] == "clean" and r["seed"] == 2 and r["method"] == "parl" else r
+            for r in rows
+        ],
+        "vote",
+    )
     assert "NOT met [('parl', 2, 0.84)]" in capsys.readouterr().out

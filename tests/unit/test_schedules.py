@@ -91,8 +91,19 @@ class _Kill(Callback):
 
 def _trainer(run_dir, **kw):
     return Trainer(
-        _ens(), Independent(), lr=0.2, epochs=6, batch_size=32, seed=2, schedule="multistep", milestones=(2, 4),
-        gamma=0.5, warmup_epochs=2, run_dir=run_dir, progress=False, **kw,
+        _ens(),
+        Independent(),
+        lr=0.2,
+        epochs=6,
+        batch_size=32,
+        seed=2,
+        schedule="multistep",
+        milestones=(2, 4),
+        gamma=0.5,
+        warmup_epochs=2,
+        run_dir=run_dir,
+        progress=False,
+        **kw,
     )
 
 

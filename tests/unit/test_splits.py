@@ -28,8 +28,12 @@ def _write_cifar10(root, n=30):
     rng = np.random.default_rng(0)
     raw = {}
     for i, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
-        batch = {b"batch_label": name.encode(), b"labels": [int(v) for v in rng.integers(0, 10, n)],
-                 b"data": _unique_images(rng, i * n, n), b"filenames": [b"x.png"] * n}
+        batch = {
+            b"batch_label": name.encode(),
+            b"labels": [int(v) for v in rng.integers(0, 10, n)],
+            b"data": _unique_images(rng, i * n, n),
+            b"filenames": [b"x.png"] * n,
+        }
         with open(d / name, "wb") as f:
             pickle.dump(batch, f, protocol=2)
         raw[name] = batch
@@ -42,8 +46,11 @@ def _write_cifar100(root, n_train=120, n_test=40):
     rng = np.random.default_rng(1)
     raw = {}
     for name, start, n in (("train", 0, n_train), ("test", n_train, n_test)):
-        batch = {b"fine_labels": [int(v) for v in rng.integers(0, 100, n)],
-                 b"coarse_labels": [int(v) for v in rng.integers(0, 20, n)], b"data": _unique_images(rng, start, n)}
+        batch = {
+            b"fine_labels": [int(v) for v in rng.integers(0, 100, n)],
+            b"coarse_labels": [int(v) for v in rng.integers(0, 20, n)],
+            b"data": _unique_images(rng, start, n),
+        }
         with open(d / name, "wb") as f:
             pickle.dump(batch, f)
         raw[name] = batch

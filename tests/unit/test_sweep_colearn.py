@@ -43,12 +43,20 @@ def blow_up():
 
 def _cfg(at: int) -> dict:
     # digits: 1797 samples, 60 % train → 1078 → 9 batches of 128 per epoch
-    return {"experiment": "colearn", "name": "div", "seed": 0,
-            "data": {"name": "digits", "val_fraction": 0.2, "test_fraction": 0.2},
-            "model": {"name": "mlp", "kwargs": {"hidden": [16]}}, "ensemble": {"size": 3},
-            "objective": {"name": "test_blow_up", "params": {"at": at}},
-            "optimizer": {"name": "sgd", "lr": 0.05}, "epochs": 4, "batch_size": 128, "checkpoint_every": 100,
-            "analysis": {"trajectory_every": 1, "trajectory_samples": 16, "activity_samples": 32}}
+    return {
+        "experiment": "colearn",
+        "name": "div",
+        "seed": 0,
+        "data": {"name": "digits", "val_fraction": 0.2, "test_fraction": 0.2},
+        "model": {"name": "mlp", "kwargs": {"hidden": [16]}},
+        "ensemble": {"size": 3},
+        "objective": {"name": "test_blow_up", "params": {"at": at}},
+        "optimizer": {"name": "sgd", "lr": 0.05},
+        "epochs": 4,
+        "batch_size": 128,
+        "checkpoint_every": 100,
+        "analysis": {"trajectory_every": 1, "trajectory_samples": 16, "activity_samples": 32},
+    }
 
 
 def _check_evaluated_state(out, res):

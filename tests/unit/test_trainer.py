@@ -103,7 +103,16 @@ def test_nan_guard_names_epoch_step_member_and_keeps_checkpoint(tmp_path):
 
 def test_adam_and_step_schedule_run():
     train, val = _data()
-    tr = Trainer(_ens(), Independent(), optimizer="adam", lr=1e-2, schedule="step", step_size=1, gamma=0.5,
-                 epochs=3, progress=False)
+    tr = Trainer(
+        _ens(),
+        Independent(),
+        optimizer="adam",
+        lr=1e-2,
+        schedule="step",
+        step_size=1,
+        gamma=0.5,
+        epochs=3,
+        progress=False,
+    )
     hist = tr.fit(train, val)
     assert [round(r["lr"], 6) for r in hist] == [0.01, 0.005, 0.0025]

@@ -41,8 +41,11 @@ def activity_from_features(features: Tensor, threshold: float = 0.0) -> dict[str
     count = active.float().sum((1, 2))
     nan = torch.full_like(count, float("nan"))
     mean_active = torch.where(count > 0, (f * active).sum((1, 2)) / count.clamp_min(1), nan)
-    return {"inactive_fraction": inactive_fraction, "mean_activation": mean_activation,
-            "mean_active_activation": mean_active}
+    return {
+        "inactive_fraction": inactive_fraction,
+        "mean_activation": mean_activation,
+        "mean_active_activation": mean_active,
+    }
 
 
 @torch.no_grad()
@@ -87,8 +90,9 @@ def layer_activity(
         out[name] = {
             "inactive_fraction": sums[name]["inactive_fraction"] / m,
             "mean_activation": sums[name]["mean_activation"] / m,
-            "mean_active_activation": torch.where(c > 0, active_sums[name] / c.clamp_min(1),
-                                                  torch.full_like(c, float("nan"))),
+            "mean_active_activation": torch.where(
+                c > 0, active_sums[name] / c.clamp_min(1), torch.full_like(c, float("nan"))
+            ),
         }
     return out
 
@@ -114,5 +118,6 @@ def weight_std(ensemble: Ensemble) -> dict[str, Tensor]:
 @torch.no_grad()
 def weight_values(ensemble: Ensemble, layer: str) -> Tensor:
     """All weights of ``layer`` for every member, flattened: (N, P) (Fig 6c histograms)."""
-    return torch.stack([dict(m.named_modules())[layer].weight.detach().float().reshape(-1).cpu()
-                        for m in ensemble.members])
+    return torch.stack(
+        [dict(m.named_modules())[layer].weight.detach().float().reshape(-1).cpu() for m in ensemble.members]
+    )

@@ -21,8 +21,15 @@ def runs_frame(rows: list[dict]) -> pd.DataFrame:
         obj = cfg.get("objective", {})
         params = obj.get("params", {}) or {}
         n = cfg.get("ensemble", {}).get("size")
-        rec: dict = {"run_id": r["run_id"], "name": r["name"], "run_dir": r["run_dir"], "seed": cfg.get("seed"),
-                     "N": n, "objective": obj.get("name"), "experiment": cfg.get("experiment")}
+        rec: dict = {
+            "run_id": r["run_id"],
+            "name": r["name"],
+            "run_dir": r["run_dir"],
+            "seed": cfg.get("seed"),
+            "N": n,
+            "objective": obj.get("name"),
+            "experiment": cfg.get("experiment"),
+        }
         beta = params.get("beta", 0.0 if obj.get("name") == "independent" else None)
         if isinstance(beta, (int, float)) and n:
             if params.get("normalize", False):
@@ -34,4 +41,3 @@ def runs_frame(rows: list[dict]) -> pd.DataFrame:
         rec.update(r["metrics"])
         records.append(rec)
     return pd.DataFrame.from_records(records)
-

@@ -64,15 +64,21 @@ def optimal_coupling(
         indep = g[g[x] == 0.0].set_index("seed")[report]
         common = opt.index.intersection(indep.index)
         gain = (opt.loc[common] - indep.loc[common]) if len(common) else pd.Series(dtype=float)
-        rows.append({
-            "N": int(n), "beta_bar_opt": best, "beta_opt": best / float(n), "select_opt": float(means.max()),
-            "report_opt_mean": float(opt.mean()), "report_opt_std": float(opt.std()),
-            "report_indep_mean": float(indep.mean()) if len(indep) else float("nan"),
-            "report_indep_std": float(indep.std()) if len(indep) else float("nan"),
-            "gain_mean": float(gain.mean()) if len(gain) else float("nan"),
-            "gain_std": float(gain.std()) if len(gain) > 1 else float("nan"),
-            "n_seeds": len(common),
-        })
+        rows.append(
+            {
+                "N": int(n),
+                "beta_bar_opt": best,
+                "beta_opt": best / float(n),
+                "select_opt": float(means.max()),
+                "report_opt_mean": float(opt.mean()),
+                "report_opt_std": float(opt.std()),
+                "report_indep_mean": float(indep.mean()) if len(indep) else float("nan"),
+                "report_indep_std": float(indep.std()) if len(indep) else float("nan"),
+                "gain_mean": float(gain.mean()) if len(gain) else float("nan"),
+                "gain_std": float(gain.std()) if len(gain) > 1 else float("nan"),
+                "n_seeds": len(common),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -25,7 +25,7 @@ def structure_table(df: pd.DataFrame, stat: str, n: int | None = None) -> pd.Dat
     sub = df if n is None else df[df["N"] == n]
     rows = []
     for col in cols:
-        layer = col[len(prefix):]
+        layer = col[len(prefix) :]
         g = sub.groupby("beta_bar")[col].agg(["mean", "std"])
         row = {"layer": layer}
         for bb, r in g.iterrows():
@@ -37,7 +37,16 @@ def structure_table(df: pd.DataFrame, stat: str, n: int | None = None) -> pd.Dat
 
 def confidence_table(df: pd.DataFrame) -> pd.DataFrame:
     """Seed-mean of member entropy, low-entropy fraction, wall fraction and the Fig 5c Spearman r per (N, β̄)."""
-    cols = [c for c in ("analysis.test.member_entropy_mean", "analysis.test.member_low_entropy_fraction",
-                        "analysis.test.wall_fraction", "analysis.test.voters_spearman_r",
-                        "analysis.test.rescued_samples", "test.mean_js") if c in df.columns]
+    cols = [
+        c
+        for c in (
+            "analysis.test.member_entropy_mean",
+            "analysis.test.member_low_entropy_fraction",
+            "analysis.test.wall_fraction",
+            "analysis.test.voters_spearman_r",
+            "analysis.test.rescued_samples",
+            "test.mean_js",
+        )
+        if c in df.columns
+    ]
     return df.groupby(["N", "beta_bar"])[cols].mean().reset_index()

@@ -42,8 +42,16 @@ class TrajectoryRecorder(Callback):
         seed: picks the subset.
     """
 
-    def __init__(self, x_val: Tensor, y_val: Tensor, out_dir: Path | None = None, logits_every: int = 1,
-                 logits_samples: int = 256, activity_samples: int = 512, seed: int = 0) -> None:
+    def __init__(
+        self,
+        x_val: Tensor,
+        y_val: Tensor,
+        out_dir: Path | None = None,
+        logits_every: int = 1,
+        logits_samples: int = 256,
+        activity_samples: int = 512,
+        seed: int = 0,
+    ) -> None:
         self.x_val, self.y_val = x_val, y_val
         g = torch.Generator().manual_seed(seed)
         m = x_val.shape[0]

@@ -98,8 +98,18 @@ def attack(
     from coterie.experiments.loading import RunArgumentError, RunLoadError
 
     try:
-        rec = attack_run(run_dir, attack.value, eps, steps=steps, restarts=restarts, n_samples=n_samples,
-                         rule=rule.value, which=which.value, split=split.value, device=device.value)
+        rec = attack_run(
+            run_dir,
+            attack.value,
+            eps,
+            steps=steps,
+            restarts=restarts,
+            n_samples=n_samples,
+            rule=rule.value,
+            which=which.value,
+            split=split.value,
+            device=device.value,
+        )
     except (RunLoadError, RunArgumentError) as e:
         raise _reuse_error(e) from None
     table = Table(title=f"{run_dir} · white-box {attack.value} ε={eps:g} · {which.value} weights · {split.value} split")
@@ -126,6 +136,10 @@ def export(
         rec = export_run(run_dir, out, fmt.value, which.value)
     except (RunLoadError, RunArgumentError) as e:
         raise _reuse_error(e) from None
-    console.print(f"[green]wrote[/] {rec['out']} ({rec['format']}, {which.value} weights): x (B, "
-                  f"{', '.join(map(str, rec['input_shape']))}) → probs (B, {rec['num_classes']}), "
-                  f"member_logits ({rec['n_members']}, B, {rec['num_classes']})", highlight=False, soft_wrap=True)
+    console.print(
+        f"[green]wrote[/] {rec['out']} ({rec['format']}, {which.value} weights): x (B, "
+        f"{', '.join(map(str, rec['input_shape']))}) → probs (B, {rec['num_classes']}), "
+        f"member_logits ({rec['n_members']}, B, {rec['num_classes']})",
+        highlight=False,
+        soft_wrap=True,
+    )

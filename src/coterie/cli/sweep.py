@@ -54,15 +54,27 @@ def sweep(
         require_sweep_extras(backend, spec.base, overrides)  # a missing optional package: one line, exit 2
         out = out or Path("runs") / spec.name
         try:
-            outcome = run_sweep(spec, out, workers=workers, backend=backend, address=address,  # type: ignore[arg-type]
-                                threads_per_worker=threads or None, overrides=overrides or None)
+            outcome = run_sweep(
+                spec,
+                out,
+                workers=workers,
+                backend=backend,
+                address=address,  # type: ignore[arg-type]
+                threads_per_worker=threads or None,
+                overrides=overrides or None,
+            )
         except SweepError as e:
             raise SweepError(f"{path}: {e}") from None
     table = Table(title=f"sweep {spec.name} → {out}")
     for col in ("runs", "finished before", "started now", "failed", "held by another sweep"):
         table.add_column(col, justify="right")
-    table.add_row(str(outcome.total), str(outcome.skipped), str(len(outcome.started)), str(len(outcome.failed)),
-                  str(len(outcome.busy)))
+    table.add_row(
+        str(outcome.total),
+        str(outcome.skipped),
+        str(len(outcome.started)),
+        str(len(outcome.failed)),
+        str(len(outcome.busy)),
+    )
     console.print(table)
     if outcome.failed:
         raise typer.Exit(1)

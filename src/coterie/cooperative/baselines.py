@@ -66,8 +66,14 @@ class SingleCNN(nn.Module):
     input_mean: Tensor
     input_std: Tensor
 
-    def __init__(self, genes: NetGenes, input_length: int, dropout: float = 0.0,
-                 mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        genes: NetGenes,
+        input_length: int,
+        dropout: float = 0.0,
+        mean: np.ndarray | None = None,
+        std: np.ndarray | None = None,
+    ) -> None:
         super().__init__()
         import torch
 
@@ -161,9 +167,19 @@ def _candidates(name: str, gbr_estimators: int, seed: int, n_features: int) -> l
     if name == "svr":
         return [(g, SVR(kernel="rbf", C=g["C"], gamma=g["gamma"] / max(n_features, 1), epsilon=0.1)) for g in grid]
     if name == "gbr":
-        return [(g, GradientBoostingRegressor(n_estimators=gbr_estimators, learning_rate=g["learning_rate"],
-                                              max_depth=int(g["max_depth"]), subsample=0.8, random_state=seed))
-                for g in grid]
+        return [
+            (
+                g,
+                GradientBoostingRegressor(
+                    n_estimators=gbr_estimators,
+                    learning_rate=g["learning_rate"],
+                    max_depth=int(g["max_depth"]),
+                    subsample=0.8,
+                    random_state=seed,
+                ),
+            )
+            for g in grid
+        ]
     return [(g, ElasticNet(alpha=g["alpha"], l1_ratio=g["l1_ratio"], max_iter=20000)) for g in grid]
 
 
@@ -203,8 +219,9 @@ def fit_sklearn_baseline(
     assert best is not None
     val, params, model, secs = best
     pred = scaler.decode(model.predict(xte))
-    return BaselineResult(name, regression_metrics(ages_test, pred), val, _effective_size(name, model, xtr.shape[1]),
-                          secs, params, pred)
+    return BaselineResult(
+        name, regression_metrics(ages_test, pred), val, _effective_size(name, model, xtr.shape[1]), secs, params, pred
+    )
 
 
 def clock_baseline(
@@ -232,6 +249,12 @@ def clock_baseline(
     except (clocks.ClockCpGError, ImportError) as e:
         log.info("published clock %s skipped: %s", clock, e)
         return None
-    return BaselineResult(clock, regression_metrics(ages_test, pred), float(np.mean(np.abs(val - ages_val))),
-                          n_cpgs + 1, 0.0, {"impute": impute if isinstance(impute, str) or impute is None
-                                            else "series", "predict_seconds": secs}, pred)
+    return BaselineResult(
+        clock,
+        regression_metrics(ages_test, pred),
+        float(np.mean(np.abs(val - ages_val))),
+        n_cpgs + 1,
+        0.0,
+        {"impute": impute if isinstance(impute, str) or impute is None else "series", "predict_seconds": secs},
+        pred,
+    )

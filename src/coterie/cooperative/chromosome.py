@@ -93,8 +93,11 @@ class Chromosome:
         )
         if len(nets) != 2:
             raise ValueError(f"a Co-DeepNet chromosome has exactly 2 networks, got {len(nets)}")
-        return cls(nets=(nets[0], nets[1]), transmission_rate=int(d.get("transmission_rate", 10)),
-                   learning_rate=float(d.get("learning_rate", 1e-3)))
+        return cls(
+            nets=(nets[0], nets[1]),
+            transmission_rate=int(d.get("transmission_rate", 10)),
+            learning_rate=float(d.get("learning_rate", 1e-3)),
+        )
 
     def key(self) -> str:
         """A stable short identifier (hash of the canonical JSON), the same in every process and run."""
@@ -205,8 +208,14 @@ class SearchSpace:
 
     # ------------------------------------------------------------------ repair
     def repair_net(self, n: NetGenes) -> NetGenes:
-        conv = [ConvGene(_nearest(g.channels, self.channels), _nearest(g.kernel, self.kernels),
-                         g.pool if g.pool in self.pools else self.pools[0]) for g in n.conv]
+        conv = [
+            ConvGene(
+                _nearest(g.channels, self.channels),
+                _nearest(g.kernel, self.kernels),
+                g.pool if g.pool in self.pools else self.pools[0],
+            )
+            for g in n.conv
+        ]
         conv = conv[: self.conv_depth[1]]
         while len(conv) < self.conv_depth[0]:
             conv.append(conv[-1] if conv else ConvGene(self.channels[0], self.kernels[0], self.pools[0]))

@@ -45,8 +45,9 @@ class ClockSpec:
 
 
 CLOCKS: dict[str, ClockSpec] = {
-    "horvath2013": ClockSpec("horvath2013", "Horvath1.csv", 0.695507258, "horvath_inverse",
-                             "Horvath 2013, Genome Biology 14:R115"),
+    "horvath2013": ClockSpec(
+        "horvath2013", "Horvath1.csv", 0.695507258, "horvath_inverse", "Horvath 2013, Genome Biology 14:R115"
+    ),
     "hannum2013": ClockSpec("hannum2013", "Hannum.csv", 0.0, "identity", "Hannum et al. 2013, Mol. Cell 49:359"),
 }
 
@@ -55,8 +56,10 @@ def biolearn_data_dir() -> Path:
     """The ``data`` folder of the installed ``biolearn`` package (found without importing biolearn)."""
     spec = importlib.util.find_spec("biolearn")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the published clocks read biolearn's coefficient tables: pip install 'coterie[clocks]' "
-                          "(or pass coefficients= a CSV with CpGmarker, CoefficientTraining columns)")
+        raise ImportError(
+            "the published clocks read biolearn's coefficient tables: pip install 'coterie[clocks]' "
+            "(or pass coefficients= a CSV with CpGmarker, CoefficientTraining columns)"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
@@ -71,8 +74,11 @@ def load_coefficients(source: str | Path | pd.DataFrame) -> tuple[pd.Series, flo
     ids = df["CpGmarker"].astype(str)
     is_icpt = ids.str.lower().isin(["(intercept)", "intercept"]).to_numpy()
     intercept = float(df.loc[is_icpt, "CoefficientTraining"].iloc[0]) if is_icpt.any() else None
-    coef = pd.Series(df.loc[~is_icpt, "CoefficientTraining"].astype(np.float64).to_numpy(),
-                     index=pd.Index(ids[~is_icpt].to_numpy(), name="cpg"), name="coefficient")
+    coef = pd.Series(
+        df.loc[~is_icpt, "CoefficientTraining"].astype(np.float64).to_numpy(),
+        index=pd.Index(ids[~is_icpt].to_numpy(), name="cpg"),
+        name="coefficient",
+    )
     if coef.index.duplicated().any():
         raise ValueError(f"clock table lists CpG {coef.index[coef.index.duplicated()][0]!r} twice")
     return coef, intercept
@@ -90,19 +96,25 @@ def _clock_matrix(betas: pd.DataFrame, cpgs: pd.Index, impute: str | pd.Series |
     x = betas.reindex(columns=cpgs).astype(np.float64)
     if impute is None:
         if len(absent):
-            raise ClockCpGError(f"betas lack {len(absent)} of the {len(cpgs)} {clock} CpGs (e.g. "
-                                f"{list(absent[:5])}); add them or pass impute= one of {list(IMPUTE_CHOICES)} "
-                                "or a Series of values")
+            raise ClockCpGError(
+                f"betas lack {len(absent)} of the {len(cpgs)} {clock} CpGs (e.g. "
+                f"{list(absent[:5])}); add them or pass impute= one of {list(IMPUTE_CHOICES)} "
+                "or a Series of values"
+            )
         if x.isna().to_numpy().any():
-            raise ClockCpGError(f"betas have missing values in {int(x.isna().any().sum())} {clock} CpG(s); "
-                                f"pass impute= one of {list(IMPUTE_CHOICES)} or a Series of values")
+            raise ClockCpGError(
+                f"betas have missing values in {int(x.isna().any().sum())} {clock} CpG(s); "
+                f"pass impute= one of {list(IMPUTE_CHOICES)} or a Series of values"
+            )
         return x.to_numpy()
     if isinstance(impute, str) and impute not in IMPUTE_CHOICES:
         raise ValueError(f"unknown impute {impute!r}; allowed: {list(IMPUTE_CHOICES)} or a pandas Series")
     if isinstance(impute, str) and impute == "mean":
         if len(absent):
-            raise ClockCpGError(f"impute='mean' fills missing values only, but betas lack {len(absent)} {clock} "
-                                f"CpGs (e.g. {list(absent[:5])}); use impute='reference' or a Series")
+            raise ClockCpGError(
+                f"impute='mean' fills missing values only, but betas lack {len(absent)} {clock} "
+                f"CpGs (e.g. {list(absent[:5])}); use impute='reference' or a Series"
+            )
         return x.fillna(x.mean(axis=0)).to_numpy()
     ref = _reference_values() if isinstance(impute, str) else impute.astype(np.float64)
     fill = ref.reindex(cpgs)
@@ -133,8 +145,7 @@ def predict(
     if clock not in CLOCKS:
         raise ValueError(f"unknown clock {clock!r}; allowed: {list(CLOCKS)}")
     spec = CLOCKS[clock]
-    coef, table_icpt = load_coefficients(coefficients if coefficients is not None
-                                         else biolearn_data_dir() / spec.file)
+    coef, table_icpt = load_coefficients(coefficients if coefficients is not None else biolearn_data_dir() / spec.file)
     b = spec.intercept if table_icpt is None else table_icpt
     b = b if intercept is None else float(intercept)
     s = _clock_matrix(betas, coef.index, impute, clock) @ coef.to_numpy() + b

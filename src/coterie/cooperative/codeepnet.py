@@ -66,8 +66,9 @@ def conv_output_shape(genes: NetGenes, input_length: int) -> tuple[int, int]:
         if g.pool != "none":
             length //= 2
     if length < 1:
-        raise ValueError(f"input length {input_length} is too short for {sum(g.pool != 'none' for g in genes.conv)} "
-                         "pooling layers")
+        raise ValueError(
+            f"input length {input_length} is too short for {sum(g.pool != 'none' for g in genes.conv)} pooling layers"
+        )
     return c, length
 
 
@@ -192,10 +193,12 @@ class CoDeepNet(CoterieModel):
         self.learning_rate = float(chromosome.learning_rate)
         a, b = chromosome.nets
         sharing = self.shares_features
-        self.nets = nn.ModuleList([
-            CoopCNN(a, input_length, shared_dim(b, input_length) if sharing else 0, dropout),
-            CoopCNN(b, input_length, shared_dim(a, input_length) if sharing else 0, dropout),
-        ])
+        self.nets = nn.ModuleList(
+            [
+                CoopCNN(a, input_length, shared_dim(b, input_length) if sharing else 0, dropout),
+                CoopCNN(b, input_length, shared_dim(a, input_length) if sharing else 0, dropout),
+            ]
+        )
         L = self.input_length
         m = torch.zeros(L) if mean is None else torch.as_tensor(np.asarray(mean, dtype=np.float32)).expand(L)
         s = torch.ones(L) if std is None else torch.as_tensor(np.asarray(std, dtype=np.float32)).expand(L)

@@ -34,11 +34,19 @@ class ValidationMAE(Callback):
         log_fn: receives each epoch's record.
     """
 
-    def __init__(self, model: nn.Module, predict: Callable[[nn.Module, np.ndarray], np.ndarray], x_val: np.ndarray,
-                 ages_val: np.ndarray, decode: Callable[[np.ndarray], np.ndarray], patience: int | None,
-                 restore_best: bool, max_seconds: float | None,
-                 extra: Callable[[int], dict[str, Any]] | None = None,
-                 log_fn: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        predict: Callable[[nn.Module, np.ndarray], np.ndarray],
+        x_val: np.ndarray,
+        ages_val: np.ndarray,
+        decode: Callable[[np.ndarray], np.ndarray],
+        patience: int | None,
+        restore_best: bool,
+        max_seconds: float | None,
+        extra: Callable[[int], dict[str, Any]] | None = None,
+        log_fn: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.model, self.predict, self.x_val, self.ages_val, self.decode = model, predict, x_val, ages_val, decode
         self.patience, self.restore_best, self.max_seconds, self.extra = patience, restore_best, max_seconds, extra
         self.log_fn = log_fn

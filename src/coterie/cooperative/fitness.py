@@ -72,8 +72,15 @@ class FitnessTask:
         length = self.x_train.shape[1]
 
         def pair() -> CoDeepNet:
-            return CoDeepNet(chromosome, length, self.transfer, self.prediction,  # type: ignore[arg-type]
-                             self.dropout, self.mean, self.std)
+            return CoDeepNet(
+                chromosome,
+                length,
+                self.transfer,
+                self.prediction,  # type: ignore[arg-type]
+                self.dropout,
+                self.mean,
+                self.std,
+            )
 
         if self.model == "pair":
             return pair()
@@ -96,11 +103,29 @@ class FitnessTask:
         try:
             if self.model == "single":
                 budget = replace(self.train, learning_rate=chromosome.learning_rate)
-                res = fit_single(model, self.x_train, self.y_train, self.x_val, self.ages_val, self.scaler, budget,
-                                 seed=s, device=self.device)
+                res = fit_single(
+                    model,
+                    self.x_train,
+                    self.y_train,
+                    self.x_val,
+                    self.ages_val,
+                    self.scaler,
+                    budget,
+                    seed=s,
+                    device=self.device,
+                )
             else:
-                res = fit_pair(model, self.x_train, self.y_train, self.x_val, self.ages_val, self.scaler, self.train,
-                               seed=s, device=self.device)
+                res = fit_pair(
+                    model,
+                    self.x_train,
+                    self.y_train,
+                    self.x_val,
+                    self.ages_val,
+                    self.scaler,
+                    self.train,
+                    seed=s,
+                    device=self.device,
+                )
         except (RuntimeError, ValueError) as e:  # a pathological architecture is unfit, not a crash
             log.warning("fitness evaluation failed for %s: %s", chromosome.describe(), e)
             return float("inf")

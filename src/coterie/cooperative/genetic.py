@@ -59,15 +59,17 @@ def tournament_select(fitness: Sequence[float], k: int, rng: np.random.Generator
     return int(min(contenders, key=lambda i: (fitness[i], i)))
 
 
-def _exchange_tails(a: tuple[Any, ...], b: tuple[Any, ...], rng: np.random.Generator
-                    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def _exchange_tails(
+    a: tuple[Any, ...], b: tuple[Any, ...], rng: np.random.Generator
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     i = int(rng.integers(0, len(a) + 1))
     j = int(rng.integers(0, len(b) + 1))
     return a[:i] + b[j:], b[:j] + a[i:]
 
 
-def _mix(a: tuple[Any, ...], b: tuple[Any, ...], rng: np.random.Generator, mix_gene: Callable[..., tuple[Any, Any]]
-         ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def _mix(
+    a: tuple[Any, ...], b: tuple[Any, ...], rng: np.random.Generator, mix_gene: Callable[..., tuple[Any, Any]]
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     la, lb = list(a), list(b)
     for p in range(min(len(la), len(lb))):
         la[p], lb[p] = mix_gene(la[p], lb[p], rng)
@@ -86,8 +88,9 @@ def _mix_width(w: int, v: int, rng: np.random.Generator) -> tuple[int, int]:
     return (v, w) if rng.random() < 0.5 else (w, v)
 
 
-def crossover(p1: Chromosome, p2: Chromosome, space: SearchSpace, rng: np.random.Generator
-              ) -> tuple[Chromosome, Chromosome]:
+def crossover(
+    p1: Chromosome, p2: Chromosome, space: SearchSpace, rng: np.random.Generator
+) -> tuple[Chromosome, Chromosome]:
     """Two-step crossover (block exchange, then gene mixing); both children repaired to validity."""
     c1_nets, c2_nets = [], []
     for slot in (0, 1):
@@ -200,8 +203,9 @@ class ProcessPoolEvaluator:
 
     def __init__(self, fitness: Callable[[Chromosome], float], workers: int = 2) -> None:
         self.workers = max(1, int(workers))
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                         initargs=(fitness,))
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(fitness,)
+        )
 
     def __call__(self, chromosomes: list[Chromosome]) -> list[float]:
         return list(self._pool.map(_worker_eval, chromosomes))
@@ -378,18 +382,33 @@ class GeneticSearch:
             if fitness[i_best] < best_f:
                 best_c, best_f = population[i_best], fitness[i_best]
             finite = [f for f in fitness if math.isfinite(f)] or [float("inf")]
-            rec = GenerationRecord(gen, float(fitness[i_best]), population[i_best].to_dict(), float(np.mean(finite)),
-                                   float(np.median(finite)), float(np.max(finite)), n_new, time.perf_counter() - t0,
-                                   float(best_f))
+            rec = GenerationRecord(
+                gen,
+                float(fitness[i_best]),
+                population[i_best].to_dict(),
+                float(np.mean(finite)),
+                float(np.median(finite)),
+                float(np.max(finite)),
+                n_new,
+                time.perf_counter() - t0,
+                float(best_f),
+            )
             history.append(rec)
-            log.info("generation %d: best val MAE %.3f (%s), mean %.3f, %d new evaluations", gen, rec.best_fitness,
-                     population[i_best].describe(), rec.mean_fitness, n_new)
+            log.info(
+                "generation %d: best val MAE %.3f (%s), mean %.3f, %d new evaluations",
+                gen,
+                rec.best_fitness,
+                population[i_best].describe(),
+                rec.mean_fitness,
+                n_new,
+            )
             if self.on_generation is not None:
                 self.on_generation(rec)
         return GAResult(best_c, best_f, history, len(self.cache), dict(self.cache), dict(self.seen))
 
-    def _next_generation(self, population: list[Chromosome], fitness: list[float], rng: np.random.Generator
-                         ) -> list[Chromosome]:
+    def _next_generation(
+        self, population: list[Chromosome], fitness: list[float], rng: np.random.Generator
+    ) -> list[Chromosome]:
         cfg = self.config
         order = np.argsort(fitness, kind="stable")
         nxt = [population[int(i)] for i in order[: cfg.elitism]]

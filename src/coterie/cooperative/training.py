@@ -132,8 +132,9 @@ def _loss_fn(name: str) -> Callable[[Tensor, Tensor], Tensor]:
     raise ValueError(f"unknown loss {name!r}; use l1, mse or huber")
 
 
-def predict(model: nn.Module, x: np.ndarray | Tensor, device: torch.device | str = "cpu", batch_size: int = 512
-            ) -> np.ndarray:
+def predict(
+    model: nn.Module, x: np.ndarray | Tensor, device: torch.device | str = "cpu", batch_size: int = 512
+) -> np.ndarray:
     """Model outputs (n,) for inputs (n, L), in evaluation mode and without gradient
     (:func:`coterie.training.predict.predict_outputs`)."""
     xt = torch.as_tensor(x, dtype=torch.float32)
@@ -142,12 +143,31 @@ def predict(model: nn.Module, x: np.ndarray | Tensor, device: torch.device | str
     return predict_outputs(model, xt.split(batch_size), device).reshape(-1).numpy()
 
 
-def _fit(model: nn.Module, objective: Objective, monitor: ValidationMAE, x_train: np.ndarray, y_train: np.ndarray,
-         config: TrainConfig, lr: float, seed: int, device: torch.device | str) -> float:
+def _fit(
+    model: nn.Module,
+    objective: Objective,
+    monitor: ValidationMAE,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    config: TrainConfig,
+    lr: float,
+    seed: int,
+    device: torch.device | str,
+) -> float:
     """Train ``model`` (as an Ensemble of one) with the Trainer under ``objective``; the seconds it took."""
-    trainer = Trainer(Ensemble([model], executor="loop"), objective, optimizer="adam", lr=lr,
-                      weight_decay=config.weight_decay, epochs=config.epochs, batch_size=config.batch_size, seed=seed,
-                      device=str(device), callbacks=[monitor], progress=False)
+    trainer = Trainer(
+        Ensemble([model], executor="loop"),
+        objective,
+        optimizer="adam",
+        lr=lr,
+        weight_decay=config.weight_decay,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=seed,
+        device=str(device),
+        callbacks=[monitor],
+        progress=False,
+    )
     xt = torch.as_tensor(x_train, dtype=torch.float32)
     yt = torch.as_tensor(y_train, dtype=torch.float32).reshape(-1)
     t0 = time.perf_counter()
@@ -160,12 +180,29 @@ def _fit(model: nn.Module, objective: Objective, monitor: ValidationMAE, x_train
     return seconds
 
 
-def _monitor(model: nn.Module, x_val: np.ndarray, ages_val: np.ndarray, scaler: TargetScaler, config: TrainConfig,
-             device: torch.device | str, log_fn: Callable[[dict[str, Any]], None] | None,
-             extra: Callable[[int], dict[str, Any]] | None = None) -> ValidationMAE:
+def _monitor(
+    model: nn.Module,
+    x_val: np.ndarray,
+    ages_val: np.ndarray,
+    scaler: TargetScaler,
+    config: TrainConfig,
+    device: torch.device | str,
+    log_fn: Callable[[dict[str, Any]], None] | None,
+    extra: Callable[[int], dict[str, Any]] | None = None,
+) -> ValidationMAE:
     dev = torch.device(device)
-    return ValidationMAE(model, lambda m, x: predict(m, x, dev), x_val, ages_val, scaler.decode, config.patience,
-                         config.restore_best, config.max_seconds, extra, log_fn)
+    return ValidationMAE(
+        model,
+        lambda m, x: predict(m, x, dev),
+        x_val,
+        ages_val,
+        scaler.decode,
+        config.patience,
+        config.restore_best,
+        config.max_seconds,
+        extra,
+        log_fn,
+    )
 
 
 def fit_pair(
@@ -195,8 +232,13 @@ def fit_pair(
     """
     lr = config.learning_rate if config.learning_rate is not None else model.learning_rate
     rate = int(config.transmission_rate if config.transmission_rate is not None else model.transmission_rate)
-    turns = PairTurns(_loss_fn(config.loss), rate, config.transmission_unit, -(-len(x_train) // config.batch_size),
-                      config.distill_weight)
+    turns = PairTurns(
+        _loss_fn(config.loss),
+        rate,
+        config.transmission_unit,
+        -(-len(x_train) // config.batch_size),
+        config.distill_weight,
+    )
 
     def extra(epoch: int) -> dict[str, Any]:
         return {"active": int(model.active.item()), "swaps": turns.swaps(epoch + 1)}
@@ -244,8 +286,9 @@ def fit_single(
     if config.learning_rate is None:
         raise ValueError("fit_single needs config.learning_rate")
     monitor = _monitor(model, x_val, ages_val, scaler, config, device, log_fn)
-    seconds = _fit(model, Regression(config.loss), monitor, x_train, y_train, config, config.learning_rate, seed,
-                   device)
+    seconds = _fit(
+        model, Regression(config.loss), monitor, x_train, y_train, config, config.learning_rate, seed, device
+    )
     return FitResult(monitor.best, monitor.best_epoch, len(monitor.records), seconds, 0, monitor.records)
 
 

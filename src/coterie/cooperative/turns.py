@@ -34,8 +34,14 @@ class PairTurns(Objective):
 
     name = "codeepnet-turns"
 
-    def __init__(self, loss_fn: LossFn, rate: int, unit: Literal["iterations", "epochs"], batches_per_epoch: int,
-                 distill_weight: float = 0.5) -> None:
+    def __init__(
+        self,
+        loss_fn: LossFn,
+        rate: int,
+        unit: Literal["iterations", "epochs"],
+        batches_per_epoch: int,
+        distill_weight: float = 0.5,
+    ) -> None:
         if rate < 1:
             raise ValueError("transmission_rate must be >= 1")
         if unit not in ("iterations", "epochs"):

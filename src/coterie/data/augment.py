@@ -71,12 +71,16 @@ def check_augment_fits(spec: Mapping[str, Any] | None, input_shape: tuple[int, .
     active = [k for k, v in spec.items() if v and k != "gaussian_noise_prob"]
     image = [k for k in active if k in _IMAGE_KEYS]
     if image and len(input_shape) != 3:
-        raise ValueError(f"data.augment {image} needs images (C, H, W) but the inputs are {tuple(input_shape)}; "
-                         f"for 1-D signals use random_shift or gaussian_noise_std")
+        raise ValueError(
+            f"data.augment {image} needs images (C, H, W) but the inputs are {tuple(input_shape)}; "
+            f"for 1-D signals use random_shift or gaussian_noise_std"
+        )
     signal = [k for k in active if k in _SIGNAL_KEYS]
     if signal and len(input_shape) not in (1, 2):
-        raise ValueError(f"data.augment {signal} needs 1-D signals (L,) or (C, L) but the inputs are "
-                         f"{tuple(input_shape)}; for images use random_crop_padding / horizontal_flip")
+        raise ValueError(
+            f"data.augment {signal} needs 1-D signals (L,) or (C, L) but the inputs are "
+            f"{tuple(input_shape)}; for images use random_crop_padding / horizontal_flip"
+        )
     p = spec.get("random_crop_padding", 0)
     if p and p >= min(input_shape[-2:]):
         raise ValueError(f"data.augment.random_crop_padding={p} must be smaller than the image size {input_shape[-2:]}")

@@ -75,5 +75,6 @@ def load_mnist1d(
     if part != "all":  # the cached arrays are the generator's x then x_test; it splits at int(n * train_split)
         n_train = int(len(y) * args["train_split"])
         x, y = (x[:n_train], y[:n_train]) if part == "train" else (x[n_train:], y[n_train:])
-    return TensorData(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y)), 10,
-                      "mnist1d")
+    return TensorData(
+        torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y)), 10, "mnist1d"
+    )

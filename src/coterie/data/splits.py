@@ -59,11 +59,15 @@ def check_split(name: str, split: str, test_fraction: float | None) -> None:
         raise ValueError(f"unknown split {split!r}; allowed: {list(SPLITS)}")
     if split == "official":
         if name not in OFFICIAL_SPLITS:
-            raise ValueError(f"dataset {name!r} has no official test set, so split: official is not possible; "
-                             f"use split: random (datasets with one: {official_names()})")
+            raise ValueError(
+                f"dataset {name!r} has no official test set, so split: official is not possible; "
+                f"use split: random (datasets with one: {official_names()})"
+            )
         if test_fraction is not None:
-            raise ValueError(f"test_fraction={test_fraction} is refused with split: official (the test set is the "
-                             f"dataset's own); remove test_fraction or use split: random")
+            raise ValueError(
+                f"test_fraction={test_fraction} is refused with split: official (the test set is the "
+                f"dataset's own); remove test_fraction or use split: random"
+            )
 
 
 def load_splits(

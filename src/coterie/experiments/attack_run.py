@@ -97,9 +97,19 @@ def attack_run(
     gen = torch.Generator().manual_seed(cfg.seed)
     adv = whitebox_accuracy(target, u, y, attack, eps, settings, gen)  # type: ignore[arg-type]
     record: dict[str, Any] = {
-        "attack": attack, "eps": eps, "clean_acc": clean, "adv_acc": adv, "rule": rule, "head": "mean_prob",
-        "loss": "ce", "which": which, "split": split, "n_samples": int(y.shape[0]), "seed": cfg.seed,
-        "input_box": box, "eps_units": "inputs" if box == [0.0, 1.0] else "fraction of input_box width",
+        "attack": attack,
+        "eps": eps,
+        "clean_acc": clean,
+        "adv_acc": adv,
+        "rule": rule,
+        "head": "mean_prob",
+        "loss": "ce",
+        "which": which,
+        "split": split,
+        "n_samples": int(y.shape[0]),
+        "seed": cfg.seed,
+        "input_box": box,
+        "eps_units": "inputs" if box == [0.0, 1.0] else "fraction of input_box width",
     }
     if attack != "fgsm":
         record.update(steps=steps, step_size=eps / 5.0)

@@ -35,8 +35,14 @@ def build_splits(cfg: DataConfig, seed: int) -> Splits:
     if cfg.name.startswith("cifar"):
         kwargs["data_dir"] = cfg.data_dir or "."
     split_seed = seed if cfg.split_seed is None else cfg.split_seed
-    return load_splits(cfg.name, split=cfg.split, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
-                       seed=split_seed, **kwargs)
+    return load_splits(
+        cfg.name,
+        split=cfg.split,
+        val_fraction=cfg.val_fraction,
+        test_fraction=cfg.test_fraction,
+        seed=split_seed,
+        **kwargs,
+    )
 
 
 def infer_model_kwargs(

@@ -49,8 +49,10 @@ def load_run_ensemble(run_dir: str | Path, which: str, device: str | torch.devic
     """:func:`coterie.load` for commands that need an :class:`Ensemble` (eval, attack, export)."""
     ens = load_run(run_dir, which, device)
     if not isinstance(ens, Ensemble):
-        raise RunLoadError(f"{run_dir}: this run loads as {type(ens).__name__}, not an Ensemble; "
-                           "eval/attack/export need an ensemble run")
+        raise RunLoadError(
+            f"{run_dir}: this run loads as {type(ens).__name__}, not an Ensemble; "
+            "eval/attack/export need an ensemble run"
+        )
     return ens
 
 
@@ -65,8 +67,12 @@ def evaluate_run(
     ens = load_run_ensemble(run_dir, which, device)
     data = rebuild_split(cfg, split, run_dir)
     logits = predict_logits(ens, data.x)  # (N, M, C)
-    record = {"split": split, "which": which, "n_samples": int(data.y.shape[0]),
-              "metrics": ensemble_summary(logits, data.y)}
+    record = {
+        "split": split,
+        "which": which,
+        "n_samples": int(data.y.shape[0]),
+        "metrics": ensemble_summary(logits, data.y),
+    }
     rd = RunDir(Path(run_dir))
     atomic_write_text(rd.path / "eval.json", json.dumps(to_jsonable(record), indent=2))
     return record

@@ -81,25 +81,53 @@ def _new_members(cfg: ExpansionConfig, splits: Splits, n: int, seed: int) -> lis
     return list(Ensemble.from_factory(cfg.model.name, n, seed=seed, executor="loop", **kwargs).members)
 
 
-def _trainer(cfg: ExpansionConfig, ens: Ensemble, beta_bar: float, epochs: int, run_dir: Path, seed: int,
-             frozen: tuple[int, ...] = (), augment: BatchAugment | None = None) -> Trainer:
+def _trainer(
+    cfg: ExpansionConfig,
+    ens: Ensemble,
+    beta_bar: float,
+    epochs: int,
+    run_dir: Path,
+    seed: int,
+    frozen: tuple[int, ...] = (),
+    augment: BatchAugment | None = None,
+) -> Trainer:
     return trainer_from_sections(
-        ens, CoLearning(beta_bar, normalize=True), cfg, cfg.optimizer, cfg.schedule, epochs=epochs,
-        batch_size=cfg.batch_size, seed=seed, run_dir=run_dir, augment=augment, frozen=frozen,
-        max_steps_per_epoch=cfg.max_steps_per_epoch, progress=False,
+        ens,
+        CoLearning(beta_bar, normalize=True),
+        cfg,
+        cfg.optimizer,
+        cfg.schedule,
+        epochs=epochs,
+        batch_size=cfg.batch_size,
+        seed=seed,
+        run_dir=run_dir,
+        augment=augment,
+        frozen=frozen,
+        max_steps_per_epoch=cfg.max_steps_per_epoch,
+        progress=False,
     )
 
 
 def _evaluate(ens: Ensemble, splits: Splits, trainer: Trainer) -> dict[str, Any]:
     test = ensemble_summary(trainer.predict(splits.test.x), splits.test.y)
     val = ensemble_summary(trainer.predict(splits.val.x), splits.val.y)
-    return {"n_members": len(ens), "test_acc": test["ens_acc_mean"], "test_acc_geometric": test["ens_acc_geometric"],
-            "test_acc_vote": test["ens_acc_vote"], "test_member_acc_mean": test["member_acc_mean"],
-            "test_mean_js": test["mean_js"], "val_acc": val["ens_acc_mean"]}
+    return {
+        "n_members": len(ens),
+        "test_acc": test["ens_acc_mean"],
+        "test_acc_geometric": test["ens_acc_geometric"],
+        "test_acc_vote": test["ens_acc_vote"],
+        "test_member_acc_mean": test["member_acc_mean"],
+        "test_mean_js": test["mean_js"],
+        "val_acc": val["ens_acc_mean"],
+    }
 
 
-@register("expansion", ExpansionConfig, "expand / boost a trained co-learning ensemble (seed 000 §3.4, Table S5); "
-          "load: {variant: Ensemble}", load=artifacts.load)
+@register(
+    "expansion",
+    ExpansionConfig,
+    "expand / boost a trained co-learning ensemble (seed 000 §3.4, Table S5); load: {variant: Ensemble}",
+    load=artifacts.load,
+)
 def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
     """Base ensemble, then every requested expansion variant (see the module docstring)."""
     seed_everything(cfg.seed)
@@ -119,14 +147,23 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
     new_seed = cfg.seed * 1000 + 500
 
     def expanded() -> Ensemble:
-        return Ensemble([copy.deepcopy(m) for m in base_state] + _new_members(cfg, splits, k, new_seed),
-                        executor=cfg.executor)
+        return Ensemble(
+            [copy.deepcopy(m) for m in base_state] + _new_members(cfg, splits, k, new_seed), executor=cfg.executor
+        )
 
     if "add-freeze" in cfg.methods:
         for bb in cfg.add_freeze_beta_bars:
             ens = expanded()
-            t = _trainer(cfg, ens, bb, cfg.extra_epochs, root / f"add-freeze_{bb:+g}", cfg.seed + 1,
-                         frozen=tuple(range(n0)), augment=aug)
+            t = _trainer(
+                cfg,
+                ens,
+                bb,
+                cfg.extra_epochs,
+                root / f"add-freeze_{bb:+g}",
+                cfg.seed + 1,
+                frozen=tuple(range(n0)),
+                augment=aug,
+            )
             t.fit(splits.train, splits.val)
             methods[f"add-freeze_{bb:+g}"] = {"method": "add-freeze", "beta_bar": bb, **_evaluate(ens, splits, t)}
             artifacts.save_variant(rundir, cfg.model.name, kw, f"add-freeze_{bb:+g}", ens)
@@ -141,8 +178,11 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
             ens = Ensemble(_new_members(cfg, splits, n0 + k, cfg.seed * 1000 + 700), executor=cfg.executor)
             t = _trainer(cfg, ens, cfg.beta_bar, epochs, root / f"scratch_{epochs}ep", cfg.seed + 2, augment=aug)
             t.fit(splits.train, splits.val)
-            methods[f"scratch_{epochs}ep"] = {"method": f"{n0 + k} networks from scratch ({epochs} epochs)",
-                                              "beta_bar": cfg.beta_bar, **_evaluate(ens, splits, t)}
+            methods[f"scratch_{epochs}ep"] = {
+                "method": f"{n0 + k} networks from scratch ({epochs} epochs)",
+                "beta_bar": cfg.beta_bar,
+                **_evaluate(ens, splits, t),
+            }
             artifacts.save_variant(rundir, cfg.model.name, kw, f"scratch_{epochs}ep", ens)
     if "boost" in cfg.methods:
         train_logits = tr.predict(splits.train.x)
@@ -157,10 +197,13 @@ def run_expansion(cfg: ExpansionConfig, rundir: RunDir) -> dict[str, Any]:
             new = Ensemble(_new_members(cfg, splits, k, new_seed), executor=cfg.executor)
             t = _trainer(cfg, new, 0.0, cfg.extra_epochs, root / f"boost_m{m}", cfg.seed + 3, augment=aug)
             t.fit(subset, splits.val)
-            ens = Ensemble([copy.deepcopy(x) for x in base_state] + [x.cpu() for x in new.members],
-                           executor=cfg.executor)
-            methods[f"boost_m{m}"] = {**entry, **_evaluate(ens, splits, _trainer(cfg, ens, 0.0, 1, root / "_eval",
-                                                                                      cfg.seed))}
+            ens = Ensemble(
+                [copy.deepcopy(x) for x in base_state] + [x.cpu() for x in new.members], executor=cfg.executor
+            )
+            methods[f"boost_m{m}"] = {
+                **entry,
+                **_evaluate(ens, splits, _trainer(cfg, ens, 0.0, 1, root / "_eval", cfg.seed)),
+            }
             artifacts.save_variant(rundir, cfg.model.name, kw, f"boost_m{m}", ens)
     return {
         "experiment": "expansion",

@@ -53,8 +53,9 @@ def check_export_args(fmt: str, which: str) -> None:
     if fmt == "onnx":  # torch.onnx.export (the dynamo exporter) needs onnxscript beside onnx
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:
-            raise RunArgumentError(f"--format onnx needs the package(s) {', '.join(missing)}, not installed: "
-                                   "pip install 'coterie[onnx]'")
+            raise RunArgumentError(
+                f"--format onnx needs the package(s) {', '.join(missing)}, not installed: pip install 'coterie[onnx]'"
+            )
 
 
 def exportable(run_dir: str | Path, which: str = "best") -> tuple[ProbsAndLogits, Tensor]:
@@ -79,12 +80,25 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "torch-export", 
         torch.export.save(program, str(out))
     else:
         try:
-            torch.onnx.export(module, (example,), str(out), input_names=["x"],
-                              output_names=["probs", "member_logits"], dynamic_shapes={"x": {0: batch}},
-                              verbose=False)
+            torch.onnx.export(
+                module,
+                (example,),
+                str(out),
+                input_names=["x"],
+                output_names=["probs", "member_logits"],
+                dynamic_shapes={"x": {0: batch}},
+                verbose=False,
+            )
         except ImportError as e:  # torch's ONNX exporter needs onnxscript as well
-            raise RunArgumentError(f"--format onnx needs {e.name or 'onnxscript'}, which is not installed: "
-                                   "pip install 'coterie[onnx]'") from None
+            raise RunArgumentError(
+                f"--format onnx needs {e.name or 'onnxscript'}, which is not installed: pip install 'coterie[onnx]'"
+            ) from None
     probs, logits = module(example)
-    return {"out": str(out), "format": fmt, "which": which, "input_shape": list(example.shape[1:]),
-            "n_members": int(logits.shape[0]), "num_classes": int(probs.shape[1])}
+    return {
+        "out": str(out),
+        "format": fmt,
+        "which": which,
+        "input_shape": list(example.shape[1:]),
+        "n_members": int(logits.shape[0]),
+        "num_classes": int(probs.shape[1]),
+    }

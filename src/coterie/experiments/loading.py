@@ -74,8 +74,10 @@ def weights_path(rundir: RunDir, which: str) -> Path:
         return path
     present = sorted(p.name for p in rundir.path.glob("*.safetensors"))
     if (rundir.path / "results.json").exists():
-        hint = ("results.json says the run finished, so it was made before coterie wrote weights files or the file "
-                "was removed: re-run it with --restart")
+        hint = (
+            "results.json says the run finished, so it was made before coterie wrote weights files or the file "
+            "was removed: re-run it with --restart"
+        )
     else:
         hint = "the run has not finished (still running, failed or killed): finish it with `coterie run` first"
     have = f"weights files present: {', '.join(present)}" if present else "no weights files present"

@@ -37,8 +37,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUPPORTED_EXPERIMENTS = ("train",)
-TORCHRUN_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID", "MASTER_ADDR",
-                "MASTER_PORT")
+TORCHRUN_ENV = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "TORCHELASTIC_RUN_ID",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
 
 
 class WorkerFailedError(RuntimeError):
@@ -137,6 +144,13 @@ def run_member_parallel(config: ExperimentConfig, out: str | Path, nproc: int) -
 
 
 __all__ = [
-    "SUPPORTED_EXPERIMENTS", "WorkerFailedError", "check_supported", "env_world_size", "run_member_parallel",
-    "run_worker", "torchrun", "torchrun_args", "worker_dir",
+    "SUPPORTED_EXPERIMENTS",
+    "WorkerFailedError",
+    "check_supported",
+    "env_world_size",
+    "run_member_parallel",
+    "run_worker",
+    "torchrun",
+    "torchrun_args",
+    "worker_dir",
 ]

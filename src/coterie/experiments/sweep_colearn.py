@@ -128,8 +128,15 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
     objective = build_objective(cfg.objective)
     trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path, input_shape=splits.input_shape)
     a = cfg.analysis
-    recorder = TrajectoryRecorder(splits.val.x, splits.val.y, rundir.path, a.trajectory_every, a.trajectory_samples,
-                                  a.activity_samples, seed=cfg.seed)
+    recorder = TrajectoryRecorder(
+        splits.val.x,
+        splits.val.y,
+        rundir.path,
+        a.trajectory_every,
+        a.trajectory_samples,
+        a.activity_samples,
+        seed=cfg.seed,
+    )
     last_finite = LastFiniteState(ensemble)
     best = BestWeights(rundir.path, cfg.best_metric)  # best.safetensors per epoch, final.safetensors at the end
     trainer.callbacks = [*trainer.callbacks, recorder, last_finite, best]
@@ -142,8 +149,11 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
         history = list(trainer.history)
         diverged = {"epoch": len(history), "message": str(e)}
         log.warning("run diverged: %s", e)
-        disk = ckpt.load_checkpoint(rundir.checkpoint_dir, ensemble)["epoch"] \
-            if ckpt.has_checkpoint(rundir.checkpoint_dir) else -1
+        disk = (
+            ckpt.load_checkpoint(rundir.checkpoint_dir, ensemble)["epoch"]
+            if ckpt.has_checkpoint(rundir.checkpoint_dir)
+            else -1
+        )
         if last_finite.epoch >= disk:
             ensemble.load_state_dict(last_finite.state)
         diverged["evaluated_epoch"] = max(last_finite.epoch, disk)
@@ -153,9 +163,15 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
     val_logits = trainer.predict(splits.val.x)
     test_logits = trainer.predict(splits.test.x)
     if a.save_predictions:
-        atomic_write_bytes(rundir.path / "predictions.npz", _npz_bytes(
-            val_logits=val_logits.numpy(), val_y=splits.val.y.numpy(),
-            test_logits=test_logits.numpy(), test_y=splits.test.y.numpy()))
+        atomic_write_bytes(
+            rundir.path / "predictions.npz",
+            _npz_bytes(
+                val_logits=val_logits.numpy(),
+                val_y=splits.val.y.numpy(),
+                test_logits=test_logits.numpy(),
+                test_y=splits.test.y.numpy(),
+            ),
+        )
     test = ensemble_summary(test_logits, splits.test.y)
     act = layer_activity(ensemble, splits.test.x)
     wstd = weight_std(ensemble)
@@ -190,8 +206,11 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
         "beta": beta,
         "executor": ensemble.resolved_executor,
         "parameters_per_member": sum(p.numel() for p in ensemble.members[0].parameters()),
-        "val": {k[4:]: v for k, v in last.items()
-                if k.startswith("val_") and not isinstance(v, dict) and k not in ("val_js_matrix",)},
+        "val": {
+            k[4:]: v
+            for k, v in last.items()
+            if k.startswith("val_") and not isinstance(v, dict) and k not in ("val_js_matrix",)
+        },
         "test": test,
         "analysis": analysis,
         "train_seconds": sum(r["train_seconds"] for r in history),

@@ -198,7 +198,18 @@ def mega(
             if g == generations:
                 break
             children, child_alpha = _breed(
-                pop, alpha, fitness, genome, layout, gen, parents, t_size, n_children, p_mut, sigma, mutable,
+                pop,
+                alpha,
+                fitness,
+                genome,
+                layout,
+                gen,
+                parents,
+                t_size,
+                n_children,
+                p_mut,
+                sigma,
+                mutable,
                 tensor_index,
             )
             pop, alpha, fitness, fresh = _next_population(pop, alpha, fitness, children, child_alpha, i_best, elitism)

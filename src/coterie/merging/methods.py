@@ -25,7 +25,12 @@ MERGE_METHODS: Registry[PairMethod] = Registry("merge method")
 
 @MERGE_METHODS.register("average")
 def average_pair(
-    a: nn.Module, b: nn.Module, *, fitness_data: DataArg | None = None, bn_data: DataArg | None = None, seed: int = 0,
+    a: nn.Module,
+    b: nn.Module,
+    *,
+    fitness_data: DataArg | None = None,
+    bn_data: DataArg | None = None,
+    seed: int = 0,
     **_: Any,
 ) -> tuple[nn.Module, None]:
     """Uniform weight average of ``a`` and ``b`` (no fitness, no history; MeGA's options are ignored)."""
@@ -34,7 +39,12 @@ def average_pair(
 
 @MERGE_METHODS.register("mega")
 def mega_pair(
-    a: nn.Module, b: nn.Module, *, fitness_data: DataArg | None = None, bn_data: DataArg | None = None, seed: int = 0,
+    a: nn.Module,
+    b: nn.Module,
+    *,
+    fitness_data: DataArg | None = None,
+    bn_data: DataArg | None = None,
+    seed: int = 0,
     **kwargs: Any,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """MeGA on the pair (:func:`coterie.merging.mega`; ``kwargs``: population, generations, genome, ...)."""

@@ -95,8 +95,9 @@ class ResNet1d(CoterieModel):
         c = widths[0]
         for s, c_out in enumerate(widths):
             stage = [
-                BasicBlock1d(c if b == 0 else c_out, c_out, 2 if (b == 0 and s > 0) else 1, kernel_size, activation,
-                             batchnorm)
+                BasicBlock1d(
+                    c if b == 0 else c_out, c_out, 2 if (b == 0 and s > 0) else 1, kernel_size, activation, batchnorm
+                )
                 for b in range(blocks)
             ]
             self.add_module(f"layer{s + 1}", nn.Sequential(*stage))

@@ -69,6 +69,4 @@ class CoLearning(Objective):
             kl_mean = logits.new_zeros(())
         else:
             kl_mean = (kl.sum() - kl.diagonal().sum()) / (n * (n - 1))  # mean over the off-diagonal pairs
-        return ObjectiveOutput(
-            losses=losses, terms={"ce": ce, "coupling": coupling, "kl_mean": kl_mean}, logits=logits
-        )
+        return ObjectiveOutput(losses=losses, terms={"ce": ce, "coupling": coupling, "kl_mean": kl_mean}, logits=logits)

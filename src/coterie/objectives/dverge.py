@@ -190,8 +190,17 @@ class DVERGE(Objective):
     def distill(self, member: nn.Module, x: Tensor, target: Tensor, layer: str) -> Tensor:
         """:func:`feature_distillation` with this objective's settings (random starts from its generator)."""
         return feature_distillation(
-            member, x, target, layer, self.eps, self.step_size, self.steps,
-            momentum=self.momentum, mu=self.mu, rand_start=self.rand_start, generator=self._generator,
+            member,
+            x,
+            target,
+            layer,
+            self.eps,
+            self.step_size,
+            self.steps,
+            momentum=self.momentum,
+            mu=self.mu,
+            rand_start=self.rand_start,
+            generator=self._generator,
         )
 
     @property

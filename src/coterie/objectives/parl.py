@@ -68,6 +68,7 @@ __all__ = [
     "unit_rows",
 ]
 
+
 def member_input_gradients(
     ensemble: nn.Module, x: Tensor, layers: Sequence[str], create_graph: bool = False
 ) -> tuple[Tensor, Tensor]:

@@ -25,8 +25,14 @@ def p1_p2_scatter(runs: Sequence[RunData], max_points: int = 1500) -> Figure:
         pm, pe = true_class_probabilities(logits, y)
         correct = (logits.softmax(-1).mean(0).argmax(-1) == y).numpy()
         k = min(max_points, pm.shape[1])
-        ax.scatter(pm[0, :k], pm[1, :k], s=4 + 16 * pe[:k].numpy(), c=np.where(correct[:k], "tab:blue", "tab:red"),
-                   alpha=0.5, lw=0)
+        ax.scatter(
+            pm[0, :k],
+            pm[1, :k],
+            s=4 + 16 * pe[:k].numpy(),
+            c=np.where(correct[:k], "tab:blue", "tab:red"),
+            alpha=0.5,
+            lw=0,
+        )
         ax.set_xlabel("p₁(y_true|x)")
         ax.set_ylabel("p₂(y_true|x)")
         ax.set_title(regime_label(run.beta_bar or 0.0), fontsize=9)
@@ -59,8 +65,9 @@ def entropy_histogram(runs: Sequence[RunData], bins: int = 20, all_members: bool
         if tl is None:
             continue
         counts, edges = entropy_histograms(tl[0][:1], bins)
-        ax.stairs(counts[0], edges, color=regime_color(run.beta_bar or 0.0), lw=1.6,
-                  label=regime_label(run.beta_bar or 0.0))
+        ax.stairs(
+            counts[0], edges, color=regime_color(run.beta_bar or 0.0), lw=1.6, label=regime_label(run.beta_bar or 0.0)
+        )
     ax.set_xlabel("H[p₁(y|x)] (nats, test)")
     ax.set_ylabel("fraction of samples")
     ax.legend(fontsize=8)
@@ -78,8 +85,14 @@ def confidence_voters(runs: Sequence[RunData], seed: int = 0) -> Figure:
             continue
         vc = confidence_vs_voters(*tl)
         jitter = rng.uniform(-0.18, 0.18, len(vc.voters)) + np.where(vc.ensemble_correct, 0.1, -0.1)
-        ax.scatter(vc.voters + jitter, vc.confidence, s=3, alpha=0.4, lw=0,
-                   c=np.where(vc.ensemble_correct, "tab:blue", "tab:red"))
+        ax.scatter(
+            vc.voters + jitter,
+            vc.confidence,
+            s=3,
+            alpha=0.4,
+            lw=0,
+            c=np.where(vc.ensemble_correct, "tab:blue", "tab:red"),
+        )
         ax.set_title(f"{regime_label(run.beta_bar or 0.0)}\nSpearman r = {vc.spearman_r:.3f}", fontsize=9)
         ax.set_xlabel("members voting for y_true")
     axes[0][0].set_ylabel("p_ens(y_true|x)")

@@ -68,8 +68,13 @@ def _test_predictions(rundir: RunDir, preds: dict[str, np.ndarray], ages: np.nda
     rundir.save_figure(fig, "test_predictions.png")
 
 
-def codeepnet_figures(rundir: RunDir, search: dict[str, Any], curves: dict[str, list[float]],
-                      preds: dict[str, np.ndarray], ages: np.ndarray) -> None:
+def codeepnet_figures(
+    rundir: RunDir,
+    search: dict[str, Any],
+    curves: dict[str, list[float]],
+    preds: dict[str, np.ndarray],
+    ages: np.ndarray,
+) -> None:
     """Write the figures that have data: the search history (when the search ran), validation curves (n_epochs,)
     per model, and test predictions (n_test,) per model against the true ``ages`` (n_test,)."""
     if search.get("history"):

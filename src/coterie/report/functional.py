@@ -29,8 +29,14 @@ def distance_trajectories(runs: Sequence[RunData]) -> Figure:
         t = np.linspace(0.25, 1.0, len(hist))
         base = regime_color(run.beta_bar or 0.0)
         for i in range(min(2, kl.shape[1])):
-            ax.scatter(d, kl[:, i], c=[(*_rgb(base), a) for a in t], s=14, marker="o" if i == 0 else "^",
-                       label=f"{regime_label(run.beta_bar or 0.0)}, network {i + 1}")
+            ax.scatter(
+                d,
+                kl[:, i],
+                c=[(*_rgb(base), a) for a in t],
+                s=14,
+                marker="o" if i == 0 else "^",
+                label=f"{regime_label(run.beta_bar or 0.0)}, network {i + 1}",
+            )
     ax.set_xlabel("d(n₁, n₂)  (mean JS on validation)")
     ax.set_ylabel("KL(q ‖ p_i)  (validation)")
     ax.set_title("training trajectories (light → dark)")
@@ -55,8 +61,12 @@ def js_matrices(runs: Sequence[RunData]) -> Figure:
     vmax = max(float(m.max()) for m in mats) or 1.0
     for ax, run, m in zip(axes[0], runs, mats):
         im = ax.imshow(m, cmap="magma", vmin=0, vmax=vmax)
-        ax.set_title(f"{regime_label(run.beta_bar or 0.0)}\nmean d = {m[~np.eye(len(m), dtype=bool)].mean():.3f}"
-                     if len(m) > 1 else regime_label(run.beta_bar or 0.0), fontsize=9)
+        ax.set_title(
+            f"{regime_label(run.beta_bar or 0.0)}\nmean d = {m[~np.eye(len(m), dtype=bool)].mean():.3f}"
+            if len(m) > 1
+            else regime_label(run.beta_bar or 0.0),
+            fontsize=9,
+        )
         ax.set_xlabel("network j")
         ax.set_ylabel("network i")
     fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label="d (nats)")
@@ -84,8 +94,13 @@ def mds_trajectory(run: RunData, seed: int = 0, max_points: int = 12) -> tuple[F
     for i in range(n + 1):
         color = "black" if i == n else cm(i % 10)
         ax.plot(pts[:, i, 0], pts[:, i, 1], "-", color=color, lw=0.6, alpha=0.5)
-        ax.scatter(pts[:, i, 0], pts[:, i, 1], color=[(*_rgb_any(color), a) for a in alphas],
-                   s=28 if i == n else 14, zorder=3 if i == n else 2)
+        ax.scatter(
+            pts[:, i, 0],
+            pts[:, i, 1],
+            color=[(*_rgb_any(color), a) for a in alphas],
+            s=28 if i == n else 14,
+            zorder=3 if i == n else 2,
+        )
         ax.scatter(pts[0, i, 0], pts[0, i, 1], marker="x", color=color, s=40, zorder=4)
     ax.set_title(f"{regime_label(run.beta_bar or 0.0)}, N = {n}\nr(d, embedding) = {emb.pearson_r:.2f}", fontsize=9)
     ax.set_xticks([])

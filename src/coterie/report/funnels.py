@@ -39,8 +39,9 @@ def members_and_ensemble_funnel(df: pd.DataFrame, n: int, split: str = "test", x
     return fig
 
 
-def ensemble_vs_coupling(df: pd.DataFrame, split: str = "test", x: str = "beta", rule: str = "mean",
-                         sizes: Sequence[int] | None = None) -> Figure:
+def ensemble_vs_coupling(
+    df: pd.DataFrame, split: str = "test", x: str = "beta", rule: str = "mean", sizes: Sequence[int] | None = None
+) -> Figure:
     """Fig 3a (``x="beta"``) / Fig 3d (``x="beta_bar"``) / Fig S3a,c (``rule``): ensemble accuracy vs coupling for
     every N, mean ± std over seeds."""
     col = f"{split}.ens_acc_{rule}"
@@ -59,8 +60,9 @@ def ensemble_vs_coupling(df: pd.DataFrame, split: str = "test", x: str = "beta",
     return fig
 
 
-def combination_rules(df: pd.DataFrame, split: str = "test", rules: Sequence[str] = ("mean", "geometric", "vote")
-                      ) -> Figure:
+def combination_rules(
+    df: pd.DataFrame, split: str = "test", rules: Sequence[str] = ("mean", "geometric", "vote")
+) -> Figure:
     """Fig S3: one panel per combination rule, ensemble accuracy vs β̄ for every N."""
     sizes = sorted(df["N"].unique())
     fig, axes = subplots(1, len(rules), figsize=(4.2 * len(rules), 3.6), sharey=True)
@@ -70,8 +72,14 @@ def combination_rules(df: pd.DataFrame, split: str = "test", rules: Sequence[str
         if col not in df.columns:
             continue
         for k, n in enumerate(sizes):
-            _band(ax, funnel(df[df["N"] == n], col, "beta_bar", by=()), "beta_bar", f"N = {n}",
-                  cm(k / max(1, len(sizes) - 1)), lw=1.5)
+            _band(
+                ax,
+                funnel(df[df["N"] == n], col, "beta_bar", by=()),
+                "beta_bar",
+                f"N = {n}",
+                cm(k / max(1, len(sizes) - 1)),
+                lw=1.5,
+            )
         ax.set_title(f"{rule}")
         ax.set_xlabel("β̄")
     np.atleast_1d(axes)[0].set_ylabel(f"ensemble {split} accuracy")

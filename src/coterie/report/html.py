@@ -78,8 +78,11 @@ class Page:
         if df is None or df.empty:
             self.p(f"({caption or 'table'}: no data)")
             return
-        fmt = {c: (lambda v, f=floatfmt: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f.format(v))
-               for c in df.columns if pd.api.types.is_float_dtype(df[c])}
+        fmt = {
+            c: (lambda v, f=floatfmt: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f.format(v))
+            for c in df.columns
+            if pd.api.types.is_float_dtype(df[c])
+        }
         body = df.to_html(index=False, border=0, classes="tbl", formatters=fmt, escape=True, na_rep="")
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
         self.parts.append(f"<div class='tblwrap'>{cap}{body}</div>")
@@ -110,4 +113,3 @@ class Page:
             + "\n".join(self.parts)
             + f"<script>{script}</script></body></html>"
         )
-

@@ -57,8 +57,12 @@ def save_arm_figures(
     """Box plot of the validation metric per arm, metric against participation ratio, Hessian spectra."""
     seeds = max((len(v) for v in metric.values()), default=0)
     rundir.save_figure(
-        plots.arm_boxplot(metric, f"validation {metric_name}", f"{tag}: validation {metric_name} over {seeds} seeds",
-                          log=not higher_is_better),
+        plots.arm_boxplot(
+            metric,
+            f"validation {metric_name}",
+            f"{tag}: validation {metric_name} over {seeds} seeds",
+            log=not higher_is_better,
+        ),
         f"{tag}-boxplot.png",
     )
     rundir.save_figure(

@@ -51,15 +51,21 @@ class RunData:
             self._weights = {}
             if index.exists():
                 tensors = load_file(str(ck / json.loads(index.read_text())["tensors"]))
-                self._weights = {k[len("model/"):]: v for k, v in tensors.items()
-                                 if k.startswith("model/") and k.endswith(".weight")}
+                self._weights = {
+                    k[len("model/") :]: v
+                    for k, v in tensors.items()
+                    if k.startswith("model/") and k.endswith(".weight")
+                }
         return self._weights
 
     def layer_weights(self, layer: str) -> list[np.ndarray]:
         """Flattened weights of ``layer`` for every member (Fig 6c)."""
         w = self.weights()
-        return [w[f"members.{i}.{layer}.weight"].float().reshape(-1).numpy()
-                for i in range(self.n_members) if f"members.{i}.{layer}.weight" in w]
+        return [
+            w[f"members.{i}.{layer}.weight"].float().reshape(-1).numpy()
+            for i in range(self.n_members)
+            if f"members.{i}.{layer}.weight" in w
+        ]
 
 
 def load_run(path: str | Path) -> RunData:

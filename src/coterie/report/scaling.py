@@ -40,8 +40,14 @@ def optimal_scaling(opt: pd.DataFrame, fit: PowerLawFit | None) -> Figure:
     if fit is not None:
         grid = np.linspace(n.min(), n.max(), 100)
         sign = -1.0 if (opt["beta_opt"] < 0).sum() >= (opt["beta_opt"] > 0).sum() else 1.0
-        ax.plot(grid, sign * fit.predict(grid), "-", color="black", lw=1,
-                label=f"|β| = {np.exp(fit.intercept):.2f}·N^{fit.slope:.2f}")
+        ax.plot(
+            grid,
+            sign * fit.predict(grid),
+            "-",
+            color="black",
+            lw=1,
+            label=f"|β| = {np.exp(fit.intercept):.2f}·N^{fit.slope:.2f}",
+        )
     ax.set_xlabel("N")
     ax.set_ylabel("β*")
     ax.legend(fontsize=8)

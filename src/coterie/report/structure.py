@@ -22,8 +22,12 @@ def sparsity_during_training(runs: Sequence[RunData], layer: str | None = None) 
             continue
         name = layer or next(iter(hist[0]["val_inactive_fraction"]))
         vals = [np.mean(r["val_inactive_fraction"][name][:1]) for r in hist]
-        ax.plot([r["epoch"] + 1 for r in hist], vals, color=regime_color(run.beta_bar or 0.0),
-                label=regime_label(run.beta_bar or 0.0))
+        ax.plot(
+            [r["epoch"] + 1 for r in hist],
+            vals,
+            color=regime_color(run.beta_bar or 0.0),
+            label=regime_label(run.beta_bar or 0.0),
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("fraction of inactive units")
     ax.set_title(f"sparsity of the first hidden layer{f' ({layer})' if layer else ''}", fontsize=9)
@@ -43,8 +47,16 @@ def per_layer_bars(table: pd.DataFrame, ylabel: str, title: str) -> Figure:
     x = np.arange(len(table))
     for k, b in enumerate(betas):
         bb = float(b.split("=")[1])
-        ax.bar(x + k * width, table[f"{b} mean"], width, yerr=table[f"{b} std"].fillna(0), label=b,
-               color=regime_color(bb), alpha=0.35 + 0.65 * (k + 1) / len(betas), capsize=2)
+        ax.bar(
+            x + k * width,
+            table[f"{b} mean"],
+            width,
+            yerr=table[f"{b} std"].fillna(0),
+            label=b,
+            color=regime_color(bb),
+            alpha=0.35 + 0.65 * (k + 1) / len(betas),
+            capsize=2,
+        )
     ax.set_xticks(x + 0.4 - width / 2, table["layer"])
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
@@ -62,8 +74,15 @@ def weight_histograms(runs: Sequence[RunData], layer: str, bins: int = 60) -> Fi
     for run, w in zip(runs, allw):
         if not w:
             continue
-        ax.hist(w[0], bins=edges, histtype="step", lw=1.5, density=True, color=regime_color(run.beta_bar or 0.0),
-                label=f"{regime_label(run.beta_bar or 0.0)} (std {w[0].std():.3f})")
+        ax.hist(
+            w[0],
+            bins=edges,
+            histtype="step",
+            lw=1.5,
+            density=True,
+            color=regime_color(run.beta_bar or 0.0),
+            label=f"{regime_label(run.beta_bar or 0.0)} (std {w[0].std():.3f})",
+        )
     ax.set_xlabel(f"weight value ({layer})")
     ax.set_ylabel("density")
     ax.legend(fontsize=7)

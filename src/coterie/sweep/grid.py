@@ -164,8 +164,9 @@ def parse_sweep(raw: Mapping[str, Any], default_name: str = "sweep") -> SweepSpe
         raise SweepError("sweep.grid: must map dotted config fields to lists of values")
     name = str(section.get("name") or raw.get("name") or default_name)
     raw.setdefault("experiment", "train")
-    return SweepSpec(name=name, base=raw, grid={str(k): list(v) if isinstance(v, (list, tuple)) else v
-                                                 for k, v in grid.items()})
+    return SweepSpec(
+        name=name, base=raw, grid={str(k): list(v) if isinstance(v, (list, tuple)) else v for k, v in grid.items()}
+    )
 
 
 def load_sweep(path: str | Path) -> SweepSpec:

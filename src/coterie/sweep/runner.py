@@ -70,7 +70,8 @@ def check_run_dirs(out: Path, runs: list[RunSpec]) -> None:
     if problems:
         n = len(problems)
         raise RunDirError(
-            f"{n} run director{'y' if n == 1 else 'ies'} of this sweep cannot be reused: " + " | ".join(problems)
+            f"{n} run director{'y' if n == 1 else 'ies'} of this sweep cannot be reused: "
+            + " | ".join(problems)
             + f". Nothing was started or changed; move {'it' if n == 1 else 'them'} away to rerun, or use another --out"
         )
 
@@ -117,8 +118,9 @@ def run_sweep(
     store = ResultStore.open(out / DB_NAME, spec.sweep_id, spec.name, spec.base)
     sweep_file = out / "sweep.yaml"
     if not sweep_file.exists():
-        atomic_write_text(sweep_file, yaml.safe_dump({"sweep": {"name": spec.name, "grid": spec.grid}, **spec.base},
-                                                     sort_keys=False))
+        atomic_write_text(
+            sweep_file, yaml.safe_dump({"sweep": {"name": spec.name, "grid": spec.grid}, **spec.base}, sort_keys=False)
+        )
     status = store.status()
     owner = owner_tag()
     outcome = SweepOutcome(total=len(runs), skipped=0)
@@ -138,11 +140,22 @@ def run_sweep(
             continue
         specs[r.run_id] = r
         meta = {"run_id": r.run_id, "name": r.name, "overrides": r.overrides, "rel_dir": rel}
-        kwargs = {"config": cfg, "run_dir": str(out / rel), "db_path": str(store.path), "meta": meta,
-                  "threads": threads_per_worker}
+        kwargs = {
+            "config": cfg,
+            "run_dir": str(out / rel),
+            "db_path": str(store.path),
+            "meta": meta,
+            "threads": threads_per_worker,
+        }
         jobs.append((r.run_id, kwargs))
-    log.info("sweep %s: %d runs, %d finished already, %d to run, %d held by another sweep",
-             spec.name, len(runs), outcome.skipped, len(jobs), len(outcome.busy))
+    log.info(
+        "sweep %s: %d runs, %d finished already, %d to run, %d held by another sweep",
+        spec.name,
+        len(runs),
+        outcome.skipped,
+        len(jobs),
+        len(outcome.busy),
+    )
     if not jobs:
         return outcome
     done: set[str] = set()
@@ -157,8 +170,7 @@ def run_sweep(
                 outcome.started.append(r.name)
                 if res.get("ok"):
                     # idempotent: the worker has normally recorded it already
-                    store.record_finished(run_id, r.name, r.overrides, r.config_dict, f"runs/{r.name}",
-                                          res["results"])
+                    store.record_finished(run_id, r.name, r.overrides, r.config_dict, f"runs/{r.name}", res["results"])
                 else:
                     outcome.failed[r.name] = res.get("error", "unknown error")
                     store.record_failed(run_id, outcome.failed[r.name])

@@ -239,8 +239,16 @@ class ResultStore:
             rows = con.execute("SELECT run_id, status, owner, claimed_at FROM runs").fetchall()
         return {r[0]: {"status": r[1], "owner": r[2], "claimed_at": r[3]} for r in rows}
 
-    def claim(self, run_id: str, name: str, overrides: Mapping[str, Any], config: Mapping[str, Any],
-              run_dir: str, owner: str, stale_after: float = 86_400.0) -> bool:
+    def claim(
+        self,
+        run_id: str,
+        name: str,
+        overrides: Mapping[str, Any],
+        config: Mapping[str, Any],
+        run_dir: str,
+        owner: str,
+        stale_after: float = 86_400.0,
+    ) -> bool:
         """Mark a run ``running`` for ``owner`` unless it is finished or held by a live owner; returns success."""
         with self._write() as con:
             row = con.execute("SELECT status, owner, claimed_at FROM runs WHERE run_id=?", (run_id,)).fetchone()
@@ -253,13 +261,28 @@ class ResultStore:
             con.execute(
                 "INSERT OR REPLACE INTO runs(run_id, name, status, overrides, config, seed, run_dir, owner, claimed_at)"
                 " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-                (run_id, name, json.dumps(overrides, sort_keys=True), json.dumps(config, sort_keys=True),
-                 config.get("seed"), run_dir, owner, time.time()),
+                (
+                    run_id,
+                    name,
+                    json.dumps(overrides, sort_keys=True),
+                    json.dumps(config, sort_keys=True),
+                    config.get("seed"),
+                    run_dir,
+                    owner,
+                    time.time(),
+                ),
             )
         return True
 
-    def record_finished(self, run_id: str, name: str, overrides: Mapping[str, Any], config: Mapping[str, Any],
-                        run_dir: str, results: Mapping[str, Any]) -> None:
+    def record_finished(
+        self,
+        run_id: str,
+        name: str,
+        overrides: Mapping[str, Any],
+        config: Mapping[str, Any],
+        run_dir: str,
+        results: Mapping[str, Any],
+    ) -> None:
         """Record a finished run (idempotent: recording the same run twice keeps one row)."""
         metrics = flatten_metrics(results)
         with self._write() as con:
@@ -267,16 +290,28 @@ class ResultStore:
                 "INSERT OR REPLACE INTO runs(run_id, name, status, overrides, config, seed, metrics, results, run_dir,"
                 " owner, claimed_at, finished_at, wall_seconds, error) VALUES (?, ?, 'finished', ?, ?, ?, ?, ?, ?, ?,"
                 " NULL, ?, ?, NULL)",
-                (run_id, name, json.dumps(overrides, sort_keys=True), json.dumps(config, sort_keys=True),
-                 config.get("seed"), json.dumps(metrics, sort_keys=True), json.dumps(results, sort_keys=True),
-                 run_dir, owner_tag(), time.time(), results.get("wall_seconds")),
+                (
+                    run_id,
+                    name,
+                    json.dumps(overrides, sort_keys=True),
+                    json.dumps(config, sort_keys=True),
+                    config.get("seed"),
+                    json.dumps(metrics, sort_keys=True),
+                    json.dumps(results, sort_keys=True),
+                    run_dir,
+                    owner_tag(),
+                    time.time(),
+                    results.get("wall_seconds"),
+                ),
             )
 
     def record_failed(self, run_id: str, error: str) -> None:
         """Mark a claimed run ``failed`` with its error message (a later sweep retries it)."""
         with self._write() as con:
-            con.execute("UPDATE runs SET status='failed', error=?, owner=NULL WHERE run_id=? AND status!='finished'",
-                        (error[-4000:], run_id))
+            con.execute(
+                "UPDATE runs SET status='failed', error=?, owner=NULL WHERE run_id=? AND status!='finished'",
+                (error[-4000:], run_id),
+            )
 
     def release(self, run_id: str, owner: str) -> None:
         """Drop this owner's ``running`` claim (an interrupted run; its checkpoints stay for resume)."""
@@ -292,9 +327,15 @@ class ResultStore:
             ).fetchall()
         return [
             {
-                "run_id": r[0], "name": r[1], "overrides": json.loads(r[2]), "config": json.loads(r[3]),
-                "seed": r[4], "metrics": json.loads(r[5] or "{}"), "results": json.loads(r[6] or "{}"),
-                "run_dir": r[7], "wall_seconds": r[8],
+                "run_id": r[0],
+                "name": r[1],
+                "overrides": json.loads(r[2]),
+                "config": json.loads(r[3]),
+                "seed": r[4],
+                "metrics": json.loads(r[5] or "{}"),
+                "results": json.loads(r[6] or "{}"),
+                "run_dir": r[7],
+                "wall_seconds": r[8],
             }
             for r in rows
         ]

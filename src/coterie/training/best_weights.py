@@ -32,8 +32,16 @@ BEST = "best.safetensors"
 BEST_METRICS: tuple[str, ...] = tuple(
     f"val_{k}"
     for k in (
-        "ens_acc_mean", "ens_acc_geometric", "ens_acc_vote", "ens_acc_logit_mean", "member_acc_mean",
-        "nll", "ece", "brier", "member_nll_mean", "mean_js",
+        "ens_acc_mean",
+        "ens_acc_geometric",
+        "ens_acc_vote",
+        "ens_acc_logit_mean",
+        "member_acc_mean",
+        "nll",
+        "ece",
+        "brier",
+        "member_nll_mean",
+        "mean_js",
     )
 )
 _LOWER_IS_BETTER = ("nll", "ece", "brier", "loss")
@@ -58,8 +66,10 @@ def check_metric(name: str) -> str:
 def owned_state_dict(module: nn.Module) -> dict[str, Tensor]:
     """``module.state_dict()`` as CPU tensors with storage of their own (packed members share storage, which
     safetensors refuses; see :mod:`coterie.ensemble.packing`)."""
-    return {k: v.detach().to("cpu", copy=True, memory_format=torch.contiguous_format)
-            for k, v in module.state_dict().items()}
+    return {
+        k: v.detach().to("cpu", copy=True, memory_format=torch.contiguous_format)
+        for k, v in module.state_dict().items()
+    }
 
 
 def save_weights(path: str | Path, module: nn.Module, metadata: dict[str, Any] | None = None) -> Path:
@@ -105,9 +115,11 @@ def load_weights(path: str | Path, module: nn.Module, device: str | torch.device
     missing, unexpected = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
     shapes = [k for k in own if k in tensors and tuple(own[k].shape) != tuple(tensors[k].shape)]
     if missing or unexpected or shapes:
-        parts = [f"{what} {keys[:3]}{' ...' if len(keys) > 3 else ''}"
-                 for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", shapes))
-                 if keys]
+        parts = [
+            f"{what} {keys[:3]}{' ...' if len(keys) > 3 else ''}"
+            for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", shapes))
+            if keys
+        ]
         raise WeightsFileError(f"weights file {path} does not fit the {type(module).__name__}: {'; '.join(parts)}")
     module.load_state_dict(tensors)
     return meta
@@ -144,8 +156,9 @@ class BestWeights(Callback):
             sharding.sync_members(list(trainer.ensemble.members))
         self.epoch, self.value = epoch, value
         if sharding is None or sharding.rank == 0:
-            save_weights(self.directory / BEST, trainer.ensemble, {"epoch": epoch, "metric": self.metric,
-                                                                  "value": value})
+            save_weights(
+                self.directory / BEST, trainer.ensemble, {"epoch": epoch, "metric": self.metric, "value": value}
+            )
 
     def _sync(self, trainer: Trainer) -> None:
         """After a resume: the best epoch among the restored records, and whether best.safetensors holds it."""
@@ -164,8 +177,10 @@ class BestWeights(Callback):
         if action == "last":  # the restored weights are the best ones
             self._save(trainer, last, self.value)
         elif action == "reset":
-            self.note = (f"best.safetensors did not hold epoch {self.epoch} when the run resumed after epoch "
-                         f"{last}; best is chosen among epochs >= {last}")
+            self.note = (
+                f"best.safetensors did not hold epoch {self.epoch} when the run resumed after epoch "
+                f"{last}; best is chosen among epochs >= {last}"
+            )
             log.warning("%s: %s", self.directory, self.note)
             value = trainer.history[-1].get(self.metric)
             self._save(trainer, last, None if value is None else float(value))

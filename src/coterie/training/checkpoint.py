@@ -80,9 +80,7 @@ def load_checkpoint(
         meta = index["optimizer"]
         opt_state: dict[int, dict[str, Any]] = {}
         for pid, st in meta["state"].items():
-            opt_state[int(pid)] = {
-                k: (tensors[f"optim/{pid}/{k}"] if v == "__tensor__" else v) for k, v in st.items()
-            }
+            opt_state[int(pid)] = {k: (tensors[f"optim/{pid}/{k}"] if v == "__tensor__" else v) for k, v in st.items()}
         optimizer.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"]})
     torch.set_rng_state(tensors["rng/torch"])
     return index

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from coterie.training.trainer import Trainer
 
+
 def record_scalars(record: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
     """``(tag, value)`` for every number in an epoch record (see the module docstring for the naming)."""
     for key, value in record.items():

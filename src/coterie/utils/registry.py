@@ -62,8 +62,7 @@ class Registry(Generic[T]):
         """
         if name in self._entries:
             raise ValueError(
-                f"{self.kind} {name!r} is already registered (by {_describe(self._entries[name])}); "
-                "choose another name"
+                f"{self.kind} {name!r} is already registered (by {_describe(self._entries[name])}); choose another name"
             )
         self._entries[name] = entry
         return entry

@@ -9,9 +9,24 @@ import numpy as np
 
 _AGE_KEY = re.compile(r"^\s*(?:age|sample[ _]age|donor[ _]age|age[ _]at[ _]\w+)\b[^:]*:\s*(.*)$", re.IGNORECASE)
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_TIME_UNITS = {"y": 1.0, "yr": 1.0, "yrs": 1.0, "year": 1.0, "years": 1.0, "m": 1 / 12, "mo": 1 / 12, "month": 1 / 12,
-               "months": 1 / 12, "w": 7 / 365.25, "wk": 7 / 365.25, "week": 7 / 365.25, "weeks": 7 / 365.25,
-               "d": 1 / 365.25, "day": 1 / 365.25, "days": 1 / 365.25}
+_TIME_UNITS = {
+    "y": 1.0,
+    "yr": 1.0,
+    "yrs": 1.0,
+    "year": 1.0,
+    "years": 1.0,
+    "m": 1 / 12,
+    "mo": 1 / 12,
+    "month": 1 / 12,
+    "months": 1 / 12,
+    "w": 7 / 365.25,
+    "wk": 7 / 365.25,
+    "week": 7 / 365.25,
+    "weeks": 7 / 365.25,
+    "d": 1 / 365.25,
+    "day": 1 / 365.25,
+    "days": 1 / 365.25,
+}
 
 
 def horvath_transform(age: np.ndarray | float, adult_age: float = 20.0) -> np.ndarray:
@@ -52,11 +67,10 @@ def parse_age(text: str) -> float | None:
     if num is None:
         return float("nan")
     years = float(num.group(0))
-    unit_text = value[num.end():].strip().lower().strip(".")
+    unit_text = value[num.end() :].strip().lower().strip(".")
     unit_key = re.match(r"[a-z]*", unit_text)
     unit = unit_key.group(0) if unit_key else ""
     key_unit = re.search(r"\((\w+)\)", key)
     if not unit and key_unit:
         unit = key_unit.group(1)
     return years * _TIME_UNITS.get(unit, 1.0)
-

@@ -51,8 +51,9 @@ def _find_column(header: list[str], names: tuple[str, ...], what: str, path: Pat
     for n in names:
         if n in lower:
             return lower[n]
-    raise MethylationFormatError(path, line, f"no {what} column; expected one of {list(names)} (case-insensitive), "
-                                             f"header starts {header[:8]}")
+    raise MethylationFormatError(
+        path, line, f"no {what} column; expected one of {list(names)} (case-insensitive), header starts {header[:8]}"
+    )
 
 
 def _read_header(fh: object, path: Path) -> tuple[list[str], int, str, str | None]:
@@ -85,10 +86,22 @@ def read_platform_annotation(path: str | Path, ids: set[str] | None = None) -> p
     path = Path(path)
     with open_text(path) as fh:
         header, header_line, sep, platform = _read_header(fh, path)
-        cols = [_find_column(header, names, what, path, header_line)
-                for names, what in ((_ID_NAMES, "probe ID"), (_CHR_NAMES, "chromosome"), (_POS_NAMES, "position"))]
-        df = pd.read_csv(fh, sep=sep, header=None, names=header, usecols=cols, dtype=str, quotechar='"',
-                         keep_default_na=False, skip_blank_lines=False, engine="c")
+        cols = [
+            _find_column(header, names, what, path, header_line)
+            for names, what in ((_ID_NAMES, "probe ID"), (_CHR_NAMES, "chromosome"), (_POS_NAMES, "position"))
+        ]
+        df = pd.read_csv(
+            fh,
+            sep=sep,
+            header=None,
+            names=header,
+            usecols=cols,
+            dtype=str,
+            quotechar='"',
+            keep_default_na=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
     df.columns = ["id", "chromosome", "position"]
     lines = header_line + 1 + np.arange(len(df))
     ok = (df["id"] != "") & ~df["id"].str.startswith("!")
@@ -105,9 +118,13 @@ def read_platform_annotation(path: str | Path, ids: set[str] | None = None) -> p
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise MethylationFormatError(path, int(lines[i]), f"duplicated probe ID {df['id'].iloc[i]!r}")
-    out = pd.DataFrame({"chromosome": [normalise_chromosome(c) for c in df["chromosome"]],
-                        "position": pos.fillna(-1).astype(np.int64).to_numpy()},
-                       index=pd.Index(df["id"].to_numpy(), name="cpg"))
+    out = pd.DataFrame(
+        {
+            "chromosome": [normalise_chromosome(c) for c in df["chromosome"]],
+            "position": pos.fillna(-1).astype(np.int64).to_numpy(),
+        },
+        index=pd.Index(df["id"].to_numpy(), name="cpg"),
+    )
     out.attrs["platform"] = platform
     return out
 
@@ -133,11 +150,19 @@ def annotate(data: MethylationData, annotation: str | Path | pd.DataFrame, order
     table = annotation if isinstance(annotation, pd.DataFrame) else read_platform_annotation(annotation, set(cpgs))
     missing = ~cpgs.isin(table.index)
     if missing.any():
-        log.warning("%d of %d CpG(s) are not in the platform annotation (e.g. %s); they go last", int(missing.sum()),
-                    len(cpgs), list(cpgs[missing][:5]))
-    loci = pd.DataFrame({"chromosome": table["chromosome"].reindex(cpgs).fillna("").astype(str).to_numpy(),
-                         "position": table["position"].reindex(cpgs).fillna(-1).astype(np.int64).to_numpy()},
-                        index=cpgs)
+        log.warning(
+            "%d of %d CpG(s) are not in the platform annotation (e.g. %s); they go last",
+            int(missing.sum()),
+            len(cpgs),
+            list(cpgs[missing][:5]),
+        )
+    loci = pd.DataFrame(
+        {
+            "chromosome": table["chromosome"].reindex(cpgs).fillna("").astype(str).to_numpy(),
+            "position": table["position"].reindex(cpgs).fillna(-1).astype(np.int64).to_numpy(),
+        },
+        index=cpgs,
+    )
     platform, ours = table.attrs.get("platform"), data.info.get("platform")
     if platform and ours and platform != ours:
         log.warning("annotation is for %s but the data come from %s", platform, ours)
@@ -153,7 +178,8 @@ def arrange(data: MethylationData, annotation: str | Path | pd.DataFrame | None,
     and must be ``"original"`` (or ``None``) without one."""
     if annotation is None:
         if order not in (None, "original"):
-            raise ValueError(f"order={order!r} needs a platform annotation (annotation=...); "
-                             "allowed without one: 'original'")
+            raise ValueError(
+                f"order={order!r} needs a platform annotation (annotation=...); allowed without one: 'original'"
+            )
         return data
     return annotate(data, annotation, order or "genomic")

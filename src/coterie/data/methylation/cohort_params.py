@@ -8,8 +8,14 @@ from coterie.data.methylation.trajectories import SHAPES
 
 
 def _shape_weights() -> dict[str, float]:
-    return {"linear": 0.15, "horvath": 0.25, "saturating": 0.2, "accelerating": 0.15, "sigmoidal": 0.15,
-            "variance": 0.1}
+    return {
+        "linear": 0.15,
+        "horvath": 0.25,
+        "saturating": 0.2,
+        "accelerating": 0.15,
+        "sigmoidal": 0.15,
+        "variance": 0.1,
+    }
 
 
 def _cell_types() -> dict[str, float]:
@@ -99,10 +105,15 @@ class CohortParams:
             raise ValueError(f"shape_weights needs positive weights over {list(SHAPES)}, got {self.shape_weights}")
         if not {"Gran", "CD8T"} <= set(self.cell_types):
             raise ValueError(f"cell_types must include 'Gran' and 'CD8T', got {list(self.cell_types)}")
-        checks = {"missing_rate": 0.0 <= self.missing_rate < 1.0, "corr_max": 0.0 <= self.corr_max < 1.0,
-                  "female_fraction": 0.0 <= self.female_fraction <= 1.0, "cd8_decline": 0.0 <= self.cd8_decline <= 1,
-                  "n_batches": self.n_batches >= 1, "noise_sd": self.noise_sd >= 0.0,
-                  "age_range": 0.0 <= self.age_range[0] < self.age_range[1]}
+        checks = {
+            "missing_rate": 0.0 <= self.missing_rate < 1.0,
+            "corr_max": 0.0 <= self.corr_max < 1.0,
+            "female_fraction": 0.0 <= self.female_fraction <= 1.0,
+            "cd8_decline": 0.0 <= self.cd8_decline <= 1,
+            "n_batches": self.n_batches >= 1,
+            "noise_sd": self.noise_sd >= 0.0,
+            "age_range": 0.0 <= self.age_range[0] < self.age_range[1],
+        }
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name}={getattr(self, name)!r} is outside its allowed range")

@@ -73,4 +73,3 @@ class MethylationData:
             log.warning("dropping %d sample(s) without a parsable age: %s", len(dropped), dropped[:10])
         keep = ~missing.to_numpy()
         return MethylationData(self.betas.loc[keep], self.ages.loc[keep], dict(self.info), self.loci), dropped
-

@@ -102,15 +102,18 @@ class _SeriesMatrixScan:
     def samples(self) -> list[str]:
         """The table's sample IDs, after checking the table exists, ended, and agrees with the accession row."""
         if self.header is None:
-            raise MethylationFormatError(self.path, None,
-                                         "no '!series_matrix_table_begin' section with a header row found")
+            raise MethylationFormatError(
+                self.path, None, "no '!series_matrix_table_begin' section with a header row found"
+            )
         if self.in_table:
             raise MethylationFormatError(self.path, None, "missing '!series_matrix_table_end' marker (truncated file?)")
         samples = self.header[1:]
         if self.accessions is not None and self.accessions != samples:
             raise MethylationFormatError(
-                self.path, self.accession_line, f"!Sample_geo_accession lists {len(self.accessions)} samples that "
-                f"differ from the table header at line {self.header_line}"
+                self.path,
+                self.accession_line,
+                f"!Sample_geo_accession lists {len(self.accessions)} samples that "
+                f"differ from the table header at line {self.header_line}",
             )
         return samples
 
@@ -162,8 +165,9 @@ def read_geo_series_matrix(
     betas.columns.name = "cpg"
     out_of_range = ((betas < 0) | (betas > 1)).to_numpy().any(axis=0)
     if out_of_range.any():
-        log.warning("%s: %d CpG(s) have values outside [0, 1] (M-values rather than betas?)", path,
-                    int(out_of_range.sum()))
+        log.warning(
+            "%s: %d CpG(s) have values outside [0, 1] (M-values rather than betas?)", path, int(out_of_range.sum())
+        )
     n_missing_age = int(ages.isna().sum())
     if n_missing_age:
         log.warning("%s: %d of %d samples have no parsable age", path, n_missing_age, len(samples))
@@ -201,8 +205,15 @@ def _parse_table(
     na = list(na_values)
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep="\t", header=None, index_col=0, quotechar='"', na_values=na,
-            keep_default_na=False, dtype={i: np.float64 for i in range(1, len(samples) + 1)}, engine="c",
+            io.StringIO(text),
+            sep="\t",
+            header=None,
+            index_col=0,
+            quotechar='"',
+            na_values=na,
+            keep_default_na=False,
+            dtype={i: np.float64 for i in range(1, len(samples) + 1)},
+            engine="c",
         )
     except ValueError:
         _raise_first_bad_value(path, rows, row_lines, set(na))
@@ -228,4 +239,3 @@ def _raise_first_bad_value(path: Path, rows: list[str], row_lines: list[int], na
             except ValueError:
                 raise MethylationFormatError(path, lineno, f"field {j + 1} is not a number: {v[:40]!r}") from None
     raise MethylationFormatError(path, None, "the beta table could not be parsed")
-

@@ -48,5 +48,5 @@ def oracle_age(
             continue
         mu = expected_logit(t, grid, np.full(len(grid), sex), fractions, p)  # (G, p)
         xm, mm = x[rows], mask[rows].astype(np.float64)
-        nll[rows] = ((xm**2) @ w.T - 2.0 * xm @ (mu * w).T + mm @ (mu**2 * w).T + mm @ (2.0 * np.log(sigma)).T)
+        nll[rows] = (xm**2) @ w.T - 2.0 * xm @ (mu * w).T + mm @ (mu**2 * w).T + mm @ (2.0 * np.log(sigma)).T
     return grid[np.argmin(nll, axis=1)]

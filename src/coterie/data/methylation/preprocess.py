@@ -59,8 +59,8 @@ def split_samples(
         n_te = round(len(idx) * test_fraction)
         n_va = round(len(idx) * val_fraction)
         te.append(idx[:n_te])
-        va.append(idx[n_te:n_te + n_va])
-        tr.append(idx[n_te + n_va:])
+        va.append(idx[n_te : n_te + n_va])
+        tr.append(idx[n_te + n_va :])
     out = tuple(np.sort(np.concatenate(x)).astype(np.int64) for x in (tr, va, te))
     _check_split_sizes(len(a), *(len(x) for x in out), val_fraction, test_fraction)
     return out  # type: ignore[return-value]
@@ -146,8 +146,11 @@ class MethylationPreprocessor:
         ok = frac <= self.max_missing_fraction
         self.dropped_missing_ = [str(c) for c in betas.columns[~ok.to_numpy()]]
         if self.dropped_missing_:
-            log.info("dropping %d CpG(s) missing in > %.0f%% of training samples", len(self.dropped_missing_),
-                     100 * self.max_missing_fraction)
+            log.info(
+                "dropping %d CpG(s) missing in > %.0f%% of training samples",
+                len(self.dropped_missing_),
+                100 * self.max_missing_fraction,
+            )
         kept = betas.loc[:, ok.to_numpy()]
         if kept.shape[1] == 0:
             raise ValueError("no CpG passes the missing-value filter on the training split")

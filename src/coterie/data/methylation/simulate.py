@@ -39,8 +39,17 @@ def _region_truth(rng: np.random.Generator, region: np.ndarray, n_age_cpgs: int,
     """Age trajectory parameters per CpG: whole regions (in random order) become age regions until ``n_age_cpgs``
     CpGs carry one; a region shares shape, sign and shape parameters, amplitudes vary ×U(0.6, 1) within it."""
     n = len(region)
-    t = pd.DataFrame({"shape": np.full(n, "none", dtype=object), "amplitude": 0.0, "tau": 10.0, "power": 2.0,
-                      "midpoint": 50.0, "width": 5.0, "drift": p.drift})
+    t = pd.DataFrame(
+        {
+            "shape": np.full(n, "none", dtype=object),
+            "amplitude": 0.0,
+            "tau": 10.0,
+            "power": 2.0,
+            "midpoint": 50.0,
+            "width": 5.0,
+            "drift": p.drift,
+        }
+    )
     names = list(p.shape_weights)
     probs = np.array([p.shape_weights[s] for s in names], dtype=np.float64)
     left = n_age_cpgs
@@ -51,18 +60,24 @@ def _region_truth(rng: np.random.Generator, region: np.ndarray, n_age_cpgs: int,
         left -= len(idx)
         shape = names[int(rng.choice(len(names), p=probs / probs.sum()))]
         t.loc[idx, "shape"] = shape
-        t.loc[idx, "amplitude"] = rng.choice([-1.0, 1.0]) * rng.uniform(*p.amplitude_range) * rng.uniform(0.6, 1.0,
-                                                                                                            len(idx))
-        t.loc[idx, ["tau", "power", "midpoint", "width"]] = [rng.uniform(*p.tau_range), rng.uniform(*p.power_range),
-                                                           rng.uniform(*p.midpoint_range), rng.uniform(*p.width_range)]
+        t.loc[idx, "amplitude"] = (
+            rng.choice([-1.0, 1.0]) * rng.uniform(*p.amplitude_range) * rng.uniform(0.6, 1.0, len(idx))
+        )
+        t.loc[idx, ["tau", "power", "midpoint", "width"]] = [
+            rng.uniform(*p.tau_range),
+            rng.uniform(*p.power_range),
+            rng.uniform(*p.midpoint_range),
+            rng.uniform(*p.width_range),
+        ]
         if shape == "variance":
             t.loc[idx, "amplitude"] = 0.0
             t.loc[idx, "drift"] = rng.uniform(*p.variance_drift_range)
     return t
 
 
-def _cpg_truth(rng: np.random.Generator, loci: pd.DataFrame, region: np.ndarray, n_age_cpgs: int,
-               p: CohortParams) -> pd.DataFrame:
+def _cpg_truth(
+    rng: np.random.Generator, loci: pd.DataFrame, region: np.ndarray, n_age_cpgs: int, p: CohortParams
+) -> pd.DataFrame:
     """Ground truth per CpG (n_cpgs rows): trajectory, baseline μ, sex effect δ, cell-type marker and effect."""
     n = len(loci)
     t = _region_truth(rng, region, n_age_cpgs, p)
@@ -72,8 +87,9 @@ def _cpg_truth(rng: np.random.Generator, loci: pd.DataFrame, region: np.ndarray,
     mu[aged] = rng.normal(0.0, 0.7, int(aged.sum())) - t["amplitude"].to_numpy()[aged] / 2
     t["mu"] = mu
     on_x = (loci["chromosome"] == "X").to_numpy()
-    sex = np.where(rng.random(n) < p.sex_cpg_fraction, rng.choice([-1.0, 1.0], n) * rng.uniform(*p.sex_effect_range, n),
-                   0.0)
+    sex = np.where(
+        rng.random(n) < p.sex_cpg_fraction, rng.choice([-1.0, 1.0], n) * rng.uniform(*p.sex_effect_range, n), 0.0
+    )
     t["sex_effect"] = np.where(on_x, -p.x_inactivation * mu, sex)
     marker = rng.random(n) < p.cell_marker_fraction
     t["cell_type"] = np.where(marker, rng.integers(0, len(p.cell_types), n), -1)
@@ -94,8 +110,9 @@ def mean_cell_fractions(ages: np.ndarray, p: CohortParams) -> np.ndarray:
     return frac
 
 
-def expected_logit(truth: pd.DataFrame, ages: np.ndarray, female: np.ndarray, fractions: np.ndarray,
-                   p: CohortParams) -> np.ndarray:
+def expected_logit(
+    truth: pd.DataFrame, ages: np.ndarray, female: np.ndarray, fractions: np.ndarray, p: CohortParams
+) -> np.ndarray:
     """Noise-free, batch-free logit (n, n_cpgs) of the bulk beta: the cell mixture of the cell-type betas."""
     a = np.asarray(ages, dtype=np.float64)[:, None]
     m = np.repeat(truth["mu"].to_numpy()[None, :], len(a), axis=0)
@@ -104,14 +121,21 @@ def expected_logit(truth: pd.DataFrame, ages: np.ndarray, female: np.ndarray, fr
         cols = np.flatnonzero((truth["shape"] == shape).to_numpy())
         if len(cols) and shape != "variance":
             sub = truth.iloc[cols]
-            g = trajectory(shape, a, age_max=p.age_range[1], adult_age=p.adult_age, tau=sub["tau"].to_numpy(),
-                           power=sub["power"].to_numpy(), midpoint=sub["midpoint"].to_numpy(),
-                           width=sub["width"].to_numpy())
+            g = trajectory(
+                shape,
+                a,
+                age_max=p.age_range[1],
+                adult_age=p.adult_age,
+                tau=sub["tau"].to_numpy(),
+                power=sub["power"].to_numpy(),
+                midpoint=sub["midpoint"].to_numpy(),
+                width=sub["width"].to_numpy(),
+            )
             m[:, cols] += sub["amplitude"].to_numpy()[None, :] * g
     beta = np.zeros_like(m)
     ctype, ceff = truth["cell_type"].to_numpy(), truth["cell_effect"].to_numpy()
     for k in range(fractions.shape[1]):
-        beta += fractions[:, k:k + 1] / (1.0 + np.exp(-(m + np.where(ctype == k, ceff, 0.0)[None, :])))
+        beta += fractions[:, k : k + 1] / (1.0 + np.exp(-(m + np.where(ctype == k, ceff, 0.0)[None, :])))
     beta = np.clip(beta, 1e-6, 1 - 1e-6)
     return np.log(beta / (1.0 - beta))
 
@@ -167,10 +191,19 @@ def simulate_methylation_v2(
     cpg_ids = pd.Index([f"cg{j:0{width}d}" for j in range(n_cpgs)], name="cpg")
     samples = pd.Index([f"S{i:05d}" for i in range(n_samples)], name="sample")
     loci.index = truth.index = cpg_ids
-    info = {"source": "simulated-v2", "seed": seed, "age_cpgs": list(cpg_ids[(truth["shape"] != "none").to_numpy()]),
-            "truth": truth, "female": s["female"], "batch": s["batch"], "batch_shift": shift, "batch_scale": scale,
-            "cell_fractions": pd.DataFrame(s["fractions"], index=samples, columns=list(p.cell_types)),
-            "region": region, "params": asdict(p)}
-    return MethylationData(pd.DataFrame(betas, index=samples, columns=cpg_ids), pd.Series(s["ages"], index=samples,
-                                                                                         name="age"), info, loci)
-
+    info = {
+        "source": "simulated-v2",
+        "seed": seed,
+        "age_cpgs": list(cpg_ids[(truth["shape"] != "none").to_numpy()]),
+        "truth": truth,
+        "female": s["female"],
+        "batch": s["batch"],
+        "batch_shift": shift,
+        "batch_scale": scale,
+        "cell_fractions": pd.DataFrame(s["fractions"], index=samples, columns=list(p.cell_types)),
+        "region": region,
+        "params": asdict(p),
+    }
+    return MethylationData(
+        pd.DataFrame(betas, index=samples, columns=cpg_ids), pd.Series(s["ages"], index=samples, name="age"), info, loci
+    )

@@ -99,8 +99,11 @@ def _baselines_and_slopes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bimodal baselines μ (n_cpgs,) and age slopes (n_cpgs,) on clusters at random non-overlapping slots."""
     kind = rng.choice(3, size=n_cpgs, p=[0.4, 0.4, 0.2])
-    mu = np.where(kind == 0, rng.normal(-2.5, 0.6, n_cpgs), np.where(kind == 1, rng.normal(2.5, 0.6, n_cpgs),
-                                                                       rng.normal(0.0, 0.8, n_cpgs)))
+    mu = np.where(
+        kind == 0,
+        rng.normal(-2.5, 0.6, n_cpgs),
+        np.where(kind == 1, rng.normal(2.5, 0.6, n_cpgs), rng.normal(0.0, 0.8, n_cpgs)),
+    )
     slopes = np.zeros(n_cpgs)
     n_clusters = math.ceil(n_age_cpgs / max(cluster_size, 1)) if n_age_cpgs else 0
     n_slots = n_cpgs // max(cluster_size, 1)

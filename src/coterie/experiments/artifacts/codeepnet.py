@@ -34,18 +34,27 @@ def _common(scaler: Any, pre: Any, input_length: int, dropout: float) -> dict[st
         "experiment": "codeepnet",
         "input_length": int(input_length),
         "dropout": float(dropout),
-        "scaler": {"transform": scaler.transform, "adult_age": scaler.adult_age, "mean": scaler.mean_,
-                   "std": scaler.std_},
+        "scaler": {
+            "transform": scaler.transform,
+            "adult_age": scaler.adult_age,
+            "mean": scaler.mean_,
+            "std": scaler.std_,
+        },
         "cpgs": list(pre.selected_),
         "fill_values": [float(v) for v in (fill.to_numpy() if fill is not None else [])],
     }
 
 
-def save_pair(rundir: RunDir, transfer: str, main: bool, model: nn.Module, chromosome: Any, scaler: Any,
-              pre: Any) -> None:
+def save_pair(
+    rundir: RunDir, transfer: str, main: bool, model: nn.Module, chromosome: Any, scaler: Any, pre: Any
+) -> None:
     """Write ``pair.safetensors`` (``main``) or ``pair-<transfer>.safetensors`` (an ablation)."""
-    meta = {**_common(scaler, pre, model.input_length, model.dropout), "chromosome": chromosome.to_dict(),
-            "transfer": transfer, "prediction": model.prediction}
+    meta = {
+        **_common(scaler, pre, model.input_length, model.dropout),
+        "chromosome": chromosome.to_dict(),
+        "transfer": transfer,
+        "prediction": model.prediction,
+    }
     store.save_modules(rundir.path / (f"{PAIR}.safetensors" if main else f"{PAIR}-{transfer}.safetensors"), model, meta)
 
 
@@ -54,8 +63,9 @@ def save_single(rundir: RunDir, net: nn.Module, input_length: int, dropout: floa
     from coterie.cooperative.chromosome import Chromosome
 
     genes = Chromosome(nets=(net.genes, net.genes)).to_dict()["nets"][0]
-    store.save_modules(rundir.path / f"{SINGLE}.safetensors", net,
-                       {**_common(scaler, pre, input_length, dropout), "genes": genes})
+    store.save_modules(
+        rundir.path / f"{SINGLE}.safetensors", net, {**_common(scaler, pre, input_length, dropout), "genes": genes}
+    )
 
 
 def _pair(path: Any, device: torch.device | None) -> tuple[nn.Module, dict[str, Any]]:
@@ -63,8 +73,13 @@ def _pair(path: Any, device: torch.device | None) -> tuple[nn.Module, dict[str, 
     from coterie.cooperative.codeepnet import CoDeepNet
 
     tensors, meta = store.load_tensors(path)
-    net = CoDeepNet(Chromosome.from_dict(meta["chromosome"]), meta["input_length"], meta["transfer"],
-                    meta["prediction"], meta["dropout"])
+    net = CoDeepNet(
+        Chromosome.from_dict(meta["chromosome"]),
+        meta["input_length"],
+        meta["transfer"],
+        meta["prediction"],
+        meta["dropout"],
+    )
     return store.finish(net, tensors, device), meta
 
 
@@ -88,8 +103,13 @@ def load(cfg: Any, rundir: RunDir, which: str, device: torch.device | None) -> d
     if (rundir.path / f"{SINGLE}.safetensors").is_file():
         tensors, smeta = store.load_tensors(rundir.path / f"{SINGLE}.safetensors")
         genes = Chromosome.from_dict({"nets": [smeta["genes"], smeta["genes"]]}).nets[0]
-        net = SingleCNN(genes, smeta["input_length"], smeta["dropout"], np.zeros(smeta["input_length"]),
-                        np.ones(smeta["input_length"]))
+        net = SingleCNN(
+            genes,
+            smeta["input_length"],
+            smeta["dropout"],
+            np.zeros(smeta["input_length"]),
+            np.ones(smeta["input_length"]),
+        )
         single = store.finish(net, tensors, device)
     return {
         "pair": pair,

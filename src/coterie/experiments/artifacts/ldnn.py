@@ -45,25 +45,41 @@ def _header(cfg: Any, kind: str, dims: dict[str, Any], **extra: Any) -> dict[str
     return {"experiment": "ldnn", "task": cfg.task, "kind": kind, "hidden": list(cfg.hidden), "dims": dims, **extra}
 
 
-def save_learned(rundir: RunDir, cfg: Any, kind: str, dims: dict[str, Any], meta_model: nn.Module,
-                 exported: Sequence[nn.Module]) -> None:
+def save_learned(
+    rundir: RunDir, cfg: Any, kind: str, dims: dict[str, Any], meta_model: nn.Module, exported: Sequence[nn.Module]
+) -> None:
     """Write the meta-learned network and the exported activation tables of one model kind."""
     tag = f"{cfg.task}-{kind}"
     spec = {"num_types": cfg.num_types, "base": cfg.base, "hidden": cfg.sub_hidden, "scale": cfg.scale}
-    store.save_modules(rundir.path / f"ldnn-{tag}-meta.safetensors", meta_model,
-                       _header(cfg, kind, dims, learned_spec=spec))
+    store.save_modules(
+        rundir.path / f"ldnn-{tag}-meta.safetensors", meta_model, _header(cfg, kind, dims, learned_spec=spec)
+    )
     e = exported[0]
     interp = {"lo": e.lo, "hi": e.hi, "interp_kind": e.kind, "extrapolate": e.extrapolate}
-    store.save_modules(rundir.path / f"ldnn-{tag}-activations.safetensors",
-                       {f"type{k + 1}": a for k, a in enumerate(exported)}, _header(cfg, kind, dims, **interp))
+    store.save_modules(
+        rundir.path / f"ldnn-{tag}-activations.safetensors",
+        {f"type{k + 1}": a for k, a in enumerate(exported)},
+        _header(cfg, kind, dims, **interp),
+    )
 
 
-def save_arm(rundir: RunDir, cfg: Any, kind: str, dims: dict[str, Any], arm: str, activation: Any,
-             exported: Sequence[nn.Module], nets: Sequence[nn.Module]) -> None:
+def save_arm(
+    rundir: RunDir,
+    cfg: Any,
+    kind: str,
+    dims: dict[str, Any],
+    arm: str,
+    activation: Any,
+    exported: Sequence[nn.Module],
+    nets: Sequence[nn.Module],
+) -> None:
     """Write one arm's trained networks; ``activation`` is a fixed name or a list of exported types."""
     act = activation if isinstance(activation, str) else [f"type{exported.index(a) + 1}" for a in activation]
-    store.save_modules(rundir.path / f"ldnn-{cfg.task}-{kind}-arm-{arm}.safetensors",
-                       {f"seed{s}": m for s, m in enumerate(nets)}, _header(cfg, kind, dims, arm=arm, activation=act))
+    store.save_modules(
+        rundir.path / f"ldnn-{cfg.task}-{kind}-arm-{arm}.safetensors",
+        {f"seed{s}": m for s, m in enumerate(nets)},
+        _header(cfg, kind, dims, arm=arm, activation=act),
+    )
 
 
 def _activations(path: Any) -> dict[str, nn.Module]:
@@ -72,8 +88,7 @@ def _activations(path: Any) -> dict[str, nn.Module]:
     tensors, meta = store.load_tensors(path)
     out: dict[str, nn.Module] = {}
     for key, state in store.split_keyed(tensors, meta).items():
-        act = InterpolatedActivation(state["samples"], meta["lo"], meta["hi"], meta["interp_kind"],
-                                      meta["extrapolate"])
+        act = InterpolatedActivation(state["samples"], meta["lo"], meta["hi"], meta["interp_kind"], meta["extrapolate"])
         out[key] = store.finish(act, state, None)
     return out
 
@@ -91,8 +106,11 @@ def load(cfg: Any, rundir: RunDir, which: str, device: torch.device | None) -> d
         acts = _activations(rundir.path / f"ldnn-{tag}-activations.safetensors")
         tensors, meta = store.load_tensors(rundir.path / f"ldnn-{tag}-meta.safetensors")
         net = build_network(cfg.task, kind, meta["hidden"], LearnedSpec(**meta["learned_spec"]), meta["dims"])
-        entry: dict[str, Any] = {"meta": store.finish(net, tensors, device), "activations": list(acts.values()),
-                                 "arms": {}}
+        entry: dict[str, Any] = {
+            "meta": store.finish(net, tensors, device),
+            "activations": list(acts.values()),
+            "arms": {},
+        }
         arms = [f"type{k + 1}" for k in range(len(acts))] + ["mix", *cfg.eval.baselines]
         for arm in arms:
             tensors, meta = store.load_tensors(rundir.path / f"ldnn-{tag}-arm-{arm}.safetensors")

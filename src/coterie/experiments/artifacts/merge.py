@@ -43,8 +43,10 @@ def load(cfg: Any, rundir: RunDir, which: str, device: torch.device | None) -> d
     results = rundir.read_results() or {}
     for stage in STAGES:
         order = list(results.get(stage, {}).get("merged", {}))
-        paths = {p.name[len(f"merged-{stage}-") : -len(".safetensors")]: p
-                 for p in rundir.path.glob(f"merged-{stage}-*.safetensors")}
+        paths = {
+            p.name[len(f"merged-{stage}-") : -len(".safetensors")]: p
+            for p in rundir.path.glob(f"merged-{stage}-*.safetensors")
+        }
         for variant in [v for v in order if v in paths] + sorted(v for v in paths if v not in order):
             tensors, meta = store.load_tensors(paths[variant])
             out[stage][variant] = store.finish(store.build_model(meta), tensors, device)

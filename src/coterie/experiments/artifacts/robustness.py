@@ -18,8 +18,15 @@ from coterie.utils.rundir import RunDir
 SURROGATE = "surrogate"
 
 
-def save_repeat(rundir: RunDir, repeat: int, model: str, kwargs: dict[str, Any], targets: dict[str, Any],
-                surrogate: Any, label_kwargs: dict[str, dict[str, Any]] | None = None) -> None:
+def save_repeat(
+    rundir: RunDir,
+    repeat: int,
+    model: str,
+    kwargs: dict[str, Any],
+    targets: dict[str, Any],
+    surrogate: Any,
+    label_kwargs: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """Write the targets and the surrogate of one repeat into ``repeat<r>/``. ``label_kwargs`` gives a target's own
     member arguments when they differ from ``kwargs`` (e.g. GAL's leaky-ReLU members)."""
     d = rundir.path / f"repeat{repeat}"
@@ -27,8 +34,15 @@ def save_repeat(rundir: RunDir, repeat: int, model: str, kwargs: dict[str, Any],
         fname = f"ensemble-{label.replace('/', '_')}.safetensors"
         kw = (label_kwargs or {}).get(label, kwargs)
         store.save_ensemble(d / fname, ens, model, kw, experiment="robustness", label=label, repeat=repeat)
-    store.save_ensemble(d / f"{SURROGATE}.safetensors", surrogate, model, kwargs, experiment="robustness",
-                        label=SURROGATE, repeat=repeat)
+    store.save_ensemble(
+        d / f"{SURROGATE}.safetensors",
+        surrogate,
+        model,
+        kwargs,
+        experiment="robustness",
+        label=SURROGATE,
+        repeat=repeat,
+    )
 
 
 def load(cfg: Any, rundir: RunDir, which: str, device: torch.device | None) -> dict[str, Any]:

@@ -53,8 +53,10 @@ class SimulationConfig(_Strict):
             raise ValueError("simulate.params is for version 2; version 1 takes its fields directly")
         if self.version == 2:
             if v1_only:
-                raise ValueError(f"simulate fields {v1_only} are v1-only; for version 2 put CohortParams fields in "
-                                 f"simulate.params (allowed: {list(CohortParams.__dataclass_fields__)})")
+                raise ValueError(
+                    f"simulate fields {v1_only} are v1-only; for version 2 put CohortParams fields in "
+                    f"simulate.params (allowed: {list(CohortParams.__dataclass_fields__)})"
+                )
             bad = sorted(set(self.params) - set(CohortParams.__dataclass_fields__))
             if bad:
                 raise ValueError(f"unknown simulate.params {bad}; allowed: {list(CohortParams.__dataclass_fields__)}")

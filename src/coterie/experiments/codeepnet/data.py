@@ -27,24 +27,34 @@ def load_cohort(cfg: CoDeepNetConfig) -> tuple[MethylationData, list[str]]:
     :class:`~coterie.data.methylation.CohortParams` overrides), seeded by ``seed``.
     """
     if cfg.data_file:
-        data = load_methylation(cfg.data_file, age_column=cfg.data.age_column, annotation=cfg.data.annotation_file,
-                                order=cfg.data.cpg_order)
+        data = load_methylation(
+            cfg.data_file, age_column=cfg.data.age_column, annotation=cfg.data.annotation_file, order=cfg.data.cpg_order
+        )
         return data.drop_missing_ages()
     s = cfg.data.simulate
     if s.version == 2:
         data = simulate_methylation_v2(s.n_samples, s.n_cpgs, s.n_age_cpgs, seed=cfg.seed, **s.params)
     else:
         data = simulate_methylation(
-            s.n_samples, s.n_cpgs, s.n_age_cpgs, seed=cfg.seed, cluster_size=s.cluster_size,
-            slope_range=s.slope_range, neighbor_corr=s.neighbor_corr, noise_sd=s.noise_sd,
-            heteroscedasticity=s.heteroscedasticity, n_batches=s.n_batches, batch_sd=s.batch_sd,
+            s.n_samples,
+            s.n_cpgs,
+            s.n_age_cpgs,
+            seed=cfg.seed,
+            cluster_size=s.cluster_size,
+            slope_range=s.slope_range,
+            neighbor_corr=s.neighbor_corr,
+            noise_sd=s.noise_sd,
+            heteroscedasticity=s.heteroscedasticity,
+            n_batches=s.n_batches,
+            batch_sd=s.batch_sd,
             missing_rate=s.missing_rate,
         )
     return data.drop_missing_ages()
 
 
-def clock_models(cfg: CoDeepNetConfig, data: MethylationData, va: np.ndarray, te: np.ndarray
-                 ) -> list[tuple[BaselineResult, dict[str, Any]]]:
+def clock_models(
+    cfg: CoDeepNetConfig, data: MethylationData, va: np.ndarray, te: np.ndarray
+) -> list[tuple[BaselineResult, dict[str, Any]]]:
     """The published clocks of ``baselines.clocks`` on the raw validation / test betas, each with its results entry;
     clocks whose CpGs the data lack (e.g. simulated IDs) are skipped with a log line."""
     impute = None if cfg.baselines.clock_impute == "none" else cfg.baselines.clock_impute
@@ -54,7 +64,14 @@ def clock_models(cfg: CoDeepNetConfig, data: MethylationData, va: np.ndarray, te
         b = clock_baseline(name, data.betas.iloc[va], ages[va], data.betas.iloc[te], ages[te], impute=impute)
         if b is None:
             continue
-        entry = {**b.metrics, "mae_std": 0.0, "val_mae": b.val_mae, "n_parameters": b.n_parameters,
-                 "train_seconds": 0.0, "hyperparameters": b.params, "published": True}
+        entry = {
+            **b.metrics,
+            "mae_std": 0.0,
+            "val_mae": b.val_mae,
+            "n_parameters": b.n_parameters,
+            "train_seconds": 0.0,
+            "hyperparameters": b.params,
+            "published": True,
+        }
         out.append((b, entry))
     return out

@@ -61,16 +61,26 @@ def prepare_data(cfg: CoDeepNetConfig) -> PreparedData:
     data, dropped = load_cohort(cfg)
     tr, va, te = split_samples(data.ages.to_numpy(), cfg.data.val_fraction, cfg.data.test_fraction, seed=cfg.seed)
     pre = MethylationPreprocessor(
-        n_cpgs=cfg.data.n_selected, method=cfg.data.selection_method, target=cfg.data.selection_target,
-        imputation=cfg.data.imputation, max_missing_fraction=cfg.data.max_missing_fraction, order=cfg.data.order,
+        n_cpgs=cfg.data.n_selected,
+        method=cfg.data.selection_method,
+        target=cfg.data.selection_target,
+        imputation=cfg.data.imputation,
+        max_missing_fraction=cfg.data.max_missing_fraction,
+        order=cfg.data.order,
     ).fit(data.betas.iloc[tr], data.ages.iloc[tr])
     x_tr, x_va, x_te = (pre.transform(data.betas.iloc[i]) for i in (tr, va, te))
     a_tr, a_va, a_te = (data.ages.to_numpy()[i] for i in (tr, va, te))
     scaler = TargetScaler(cfg.target_transform).fit(a_tr)
     info: dict[str, Any] = {
-        "source": data.info.get("source"), "n_samples": data.n_samples, "n_cpgs": data.n_cpgs,
-        "n_selected": x_tr.shape[1], "n_train": len(tr), "n_val": len(va), "n_test": len(te),
-        "dropped_without_age": len(dropped), "cpgs_dropped_missing": len(pre.dropped_missing_),
+        "source": data.info.get("source"),
+        "n_samples": data.n_samples,
+        "n_cpgs": data.n_cpgs,
+        "n_selected": x_tr.shape[1],
+        "n_train": len(tr),
+        "n_val": len(va),
+        "n_test": len(te),
+        "dropped_without_age": len(dropped),
+        "cpgs_dropped_missing": len(pre.dropped_missing_),
         "age_range": [float(data.ages.min()), float(data.ages.max())],
     }
     if "age_cpgs" in data.info:
@@ -78,15 +88,35 @@ def prepare_data(cfg: CoDeepNetConfig) -> PreparedData:
         info["selected_truly_age_associated"] = int(sum(c in truth for c in pre.selected_))
         info["n_age_cpgs"] = len(truth)
     log.info("data: %s", info)
-    return PreparedData(data, tr, va, te, pre, x_tr, x_va, x_te, a_tr, a_va, a_te, scaler, scaler.encode(a_tr),
-                        x_tr.mean(0), x_tr.std(0) + 1e-4, info)
+    return PreparedData(
+        data,
+        tr,
+        va,
+        te,
+        pre,
+        x_tr,
+        x_va,
+        x_te,
+        a_tr,
+        a_va,
+        a_te,
+        scaler,
+        scaler.encode(a_tr),
+        x_tr.mean(0),
+        x_tr.std(0) + 1e-4,
+        info,
+    )
 
 
 def train_config(cfg: CoDeepNetConfig) -> TrainConfig:
     """The pair's final-training :class:`~coterie.cooperative.training.TrainConfig` from ``cfg.train`` (the one
     mapping of that section; the search's fitness budget is this with other epochs and patience)."""
     return TrainConfig(
-        epochs=cfg.train.epochs, batch_size=cfg.train.batch_size, weight_decay=cfg.train.weight_decay,
-        loss=cfg.train.loss, transmission_unit=cfg.train.transmission_unit, distill_weight=cfg.train.distill_weight,
+        epochs=cfg.train.epochs,
+        batch_size=cfg.train.batch_size,
+        weight_decay=cfg.train.weight_decay,
+        loss=cfg.train.loss,
+        transmission_unit=cfg.train.transmission_unit,
+        distill_weight=cfg.train.distill_weight,
         patience=cfg.train.patience,
     )

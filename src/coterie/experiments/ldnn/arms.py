@@ -36,8 +36,15 @@ def arm_epochs(steps: int, n_train: int, batch_size: int) -> int:
     return max(1, math.ceil(steps / math.ceil(n_train / batch_size)))
 
 
-def arm_trainer(models: list[nn.Module], task: LdnnTask, ev: EvalSettings, data_seed: int,
-                run_dir: Path | None = None, progress: bool = True, callbacks: Sequence[Callback] = ()) -> Trainer:
+def arm_trainer(
+    models: list[nn.Module],
+    task: LdnnTask,
+    ev: EvalSettings,
+    data_seed: int,
+    run_dir: Path | None = None,
+    progress: bool = True,
+    callbacks: Sequence[Callback] = (),
+) -> Trainer:
     """The Trainer of one arm: Adam at ``ev.lr`` (``ev.schedule``: constant or cosine), batches of ``ev.batch_size``,
     ``ev.steps`` rounded up to epochs, member s on its own order (stream s of ``data_seed``), checkpoints about every
     tenth of the run."""
@@ -60,16 +67,23 @@ def arm_trainer(models: list[nn.Module], task: LdnnTask, ev: EvalSettings, data_
     )
 
 
-def train_arm(models: list[nn.Module], task: LdnnTask, ev: EvalSettings, data_seed: int,
-              run_dir: Path | None = None, callbacks: Sequence[Callback] = ()) -> list[float]:
+def train_arm(
+    models: list[nn.Module],
+    task: LdnnTask,
+    ev: EvalSettings,
+    data_seed: int,
+    run_dir: Path | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> list[float]:
     """Train ``models`` in place (see :func:`arm_trainer`); each one's mean training loss over the last epoch.
     ``callbacks``: extra Trainer callbacks (e.g. the TensorBoard logger of ``log.tensorboard``)."""
     history = arm_trainer(models, task, ev, data_seed, run_dir, callbacks=callbacks).fit(task.train)
     return [float(v) for v in history[-1]["train_loss"]]
 
 
-def analyse_seed(model: nn.Module, task: LdnnTask, an: AnalysisSettings, s: int,
-                 hessian_data: tuple[torch.Tensor, ...]) -> tuple[dict[str, Any], Any]:
+def analyse_seed(
+    model: nn.Module, task: LdnnTask, an: AnalysisSettings, s: int, hessian_data: tuple[torch.Tensor, ...]
+) -> tuple[dict[str, Any], Any]:
     """Validation and test metric and participation ratio of one trained network; for the first
     ``an.hessian_seeds`` seeds also the Hessian trace and SLQ spectral density. (record, density or None)."""
     from coterie.metrics import hessian_spectral_density, hessian_trace, participation_ratio
@@ -85,6 +99,7 @@ def analyse_seed(model: nn.Module, task: LdnnTask, an: AnalysisSettings, s: int,
     model.eval()
     rec["hessian_trace"] = hessian_trace(model, task.loss, hessian_data, probes=an.hessian_probes, seed=s)
     sd = hessian_spectral_density(model, task.loss, hessian_data, an.slq_iterations, an.slq_runs, seed=s)
-    rec.update(near_zero_fraction=sd.fraction_near_zero(an.near_zero_tol), eig_min=sd.eig_range[0],
-               eig_max=sd.eig_range[1])
+    rec.update(
+        near_zero_fraction=sd.fraction_near_zero(an.near_zero_tol), eig_min=sd.eig_range[0], eig_max=sd.eig_range[1]
+    )
     return rec, sd

@@ -12,8 +12,9 @@ from coterie.experiments.ldnn.config import LdnnConfig
 from coterie.experiments.ldnn.task import LdnnTask
 
 
-def rollout_energies(cfg: LdnnConfig, task: LdnnTask, kind: str, model: nn.Module
-                     ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def rollout_energies(
+    cfg: LdnnConfig, task: LdnnTask, kind: str, model: nn.Module
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Euler and leapfrog rollouts of ``model`` from the first validation orbit's start.
 
     Returns the maximal absolute drifts (true H for Hénon–Heiles; learned H for a Hamiltonian network) and the

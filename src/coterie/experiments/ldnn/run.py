@@ -61,8 +61,12 @@ class ArmRecords:
     trained_mix: nn.Module | None = None
 
     def add(self, arm: str, rec: dict[str, Any], metric_name: str, width: int) -> None:
-        for store, key in ((self.metric, f"val_{metric_name}"), (self.test, f"test_{metric_name}"),
-                           (self.htrace, "hessian_trace"), (self.near_zero, "near_zero_fraction")):
+        for store, key in (
+            (self.metric, f"val_{metric_name}"),
+            (self.test, f"test_{metric_name}"),
+            (self.htrace, "hessian_trace"),
+            (self.near_zero, "near_zero_fraction"),
+        ):
             store.setdefault(arm, [])
             if key in rec:
                 store[arm].append(rec[key])
@@ -79,9 +83,17 @@ def _meta_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir) -> M
     grid = torch.linspace(-R, R, 200)
     with progress_bar() as bar:
         on_step = _MetaLog(rundir, kind, tag, bar, bar.add_task(f"{tag} meta-learning", total=m.outer_steps))
-        result = meta_learn(model, *task.train, task.loss, meta_config(cfg), seed=cfg.seed,
-                            snapshot_every=max(1, m.outer_steps // max(1, m.snapshots)), snapshot_grid=grid,
-                            on_step=on_step, val=task.val)
+        result = meta_learn(
+            model,
+            *task.train,
+            task.loss,
+            meta_config(cfg),
+            seed=cfg.seed,
+            snapshot_every=max(1, m.outer_steps // max(1, m.snapshots)),
+            snapshot_grid=grid,
+            on_step=on_step,
+            val=task.val,
+        )
     figures.save_meta_figures(rundir, tag, grid, result)
     acts = list(learned_activations(model).values())[: cfg.num_types]
     exported = [export_activation(a, cfg.export_points, -R, R, export_kind(cfg, kind)) for a in acts]
@@ -119,8 +131,9 @@ def _arms_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, meta
                 records.densities[arm] = density
             if arm == "mix" and s == 0:
                 records.trained_mix = model
-            rundir.log_metrics({"phase": "eval", "model": kind, "arm": arm, "seed": s,
-                                "train_loss": train_losses[s], **rec})
+            rundir.log_metrics(
+                {"phase": "eval", "model": kind, "arm": arm, "seed": s, "train_loss": train_losses[s], **rec}
+            )
         artifacts.save_arm(rundir, cfg, kind, task.dims, arm, act, meta.exported, models)
         log.info("%s-%s %s: mean val %s %.4g", cfg.task, kind, arm, task.metric_name, np.mean(records.metric[arm]))
     return records
@@ -161,8 +174,9 @@ def run_model(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir) -> dic
     tag = f"{cfg.task}-{kind}"
     meta = _meta_phase(cfg, task, kind, rundir)
     records = _arms_phase(cfg, task, kind, rundir, meta)
-    figures.save_arm_figures(rundir, tag, records.metric, records.ratio, records.densities, task.metric_name,
-                             task.higher_is_better)
+    figures.save_arm_figures(
+        rundir, tag, records.metric, records.ratio, records.densities, task.metric_name, task.higher_is_better
+    )
     out = _results(cfg, task, meta, records)
     if task.traj is not None and records.trained_mix is not None:
         out["rollout"], series = rollout_energies(cfg, task, kind, records.trained_mix)

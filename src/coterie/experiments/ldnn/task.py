@@ -30,8 +30,14 @@ class LdnnTask:
         if cfg.task == "mnist1d":
             from coterie.data import load_splits
 
-            self.splits = load_splits("mnist1d", split="random", val_fraction=d.val_fraction,
-                                      test_fraction=d.test_fraction, seed=cfg.seed, num_samples=d.num_samples)
+            self.splits = load_splits(
+                "mnist1d",
+                split="random",
+                val_fraction=d.val_fraction,
+                test_fraction=d.test_fraction,
+                seed=cfg.seed,
+                num_samples=d.num_samples,
+            )
         else:
             from coterie.data.physics import simulate_henon_heiles, simulate_vanderpol
 

@@ -66,8 +66,14 @@ def train_targets(
         log.info("repeat %d: training %s (%s %s)", repeat, m.label, m.objective.name, m.objective.params)
         init_state = copy.deepcopy(targets[m.init_from].state_dict()) if m.init_from else None
         ens, hist = train_ensemble(
-            cfg, splits, build_objective(m.objective), (seed * 1000, seed), m.epochs or cfg.epochs,
-            rdir / m.label.replace("/", "_"), method=m, init_state=init_state,
+            cfg,
+            splits,
+            build_objective(m.objective),
+            (seed * 1000, seed),
+            m.epochs or cfg.epochs,
+            rdir / m.label.replace("/", "_"),
+            method=m,
+            init_state=init_state,
         )
         targets[m.label] = ens
         train[m.label] = {
@@ -88,8 +94,9 @@ def run_repeat(cfg: RobustnessConfig, splits: Splits, rundir: RunDir, repeat: in
     rules = cfg.attack.reported_rules()
     targets, surrogate, train = train_targets(cfg, splits, rundir, repeat)
     kwargs = {m.label: member_kwargs(cfg, splits, m) for m in all_methods(cfg)}
-    artifacts.save_repeat(rundir, repeat, cfg.model.name, member_kwargs(cfg, splits), targets, surrogate,
-                          label_kwargs=kwargs)
+    artifacts.save_repeat(
+        rundir, repeat, cfg.model.name, member_kwargs(cfg, splits), targets, surrogate, label_kwargs=kwargs
+    )
     x_eval, y_eval = eval_subset(cfg, splits)
     out: dict[str, Any] = {"seed": seed, "train": train}
     data = held_out(cfg, splits)

@@ -58,8 +58,10 @@ def candidate_scores(
             clean[r["method"]].append(float(r["accuracy"]))
         elif r["setting"] == setting and r["attack"] == attack and abs(float(r["eps"]) - eps) < 1e-9:
             robust[r["method"]].append(float(r["accuracy"]))
-    return {k: (_mean(v, f"clean accuracy of {k}"), _mean(robust[k], f"{setting} {attack} at eps={eps} of {k}"))
-            for k, v in clean.items()}
+    return {
+        k: (_mean(v, f"clean accuracy of {k}"), _mean(robust[k], f"{setting} {attack} at eps={eps} of {k}"))
+        for k, v in clean.items()
+    }
 
 
 def select(
@@ -93,12 +95,18 @@ def select(
 
 def table(chosen: Mapping[str, Candidate], cands: Sequence[Candidate], base_clean: float) -> str:
     """Markdown table of every candidate (accuracies in %), the chosen ones marked."""
-    lines = [f"baseline clean accuracy (validation): {100 * base_clean:.1f} %", "",
-             "| method | value | clean % | attacked % | admissible | chosen |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"baseline clean accuracy (validation): {100 * base_clean:.1f} %",
+        "",
+        "| method | value | clean % | attacked % | admissible | chosen |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in cands:
         mark = "**yes**" if chosen[c.method].label == c.label else ""
-        lines.append(f"| {c.method} | {c.value} | {100 * c.clean:.1f} | {100 * c.robust:.1f} | "
-                     f"{'yes' if c.admissible else 'no'} | {mark} |")
+        lines.append(
+            f"| {c.method} | {c.value} | {100 * c.clean:.1f} | {100 * c.robust:.1f} | "
+            f"{'yes' if c.admissible else 'no'} | {mark} |"
+        )
     return "\n".join(lines)
 
 
@@ -114,8 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     records = json.loads((a.run_dir / "results.json").read_text())["records"]
     chosen, cands, base = select(records, a.baseline, a.attack, a.eps, a.rule, a.tolerance)
-    sys.stdout.write(table(chosen, cands, base) + "\n\nchosen: "
-                     + ", ".join(f"{m}={c.value}" for m, c in chosen.items()) + "\n")
+    sys.stdout.write(
+        table(chosen, cands, base) + "\n\nchosen: " + ", ".join(f"{m}={c.value}" for m, c in chosen.items()) + "\n"
+    )
     return 0
 
 

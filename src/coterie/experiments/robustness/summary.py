@@ -70,15 +70,33 @@ def records(cfg: RobustnessConfig, repeats: list[dict[str, Any]], labels: list[s
     for rep in repeats:
         for k in labels:
             for rule in rules:
-                rows.append(dict(seed=rep["seed"], method=k, setting="clean", attack="clean", eps=0.0, rule=rule,
-                                 accuracy=rep["clean"][k][rule]))
+                rows.append(
+                    dict(
+                        seed=rep["seed"],
+                        method=k,
+                        setting="clean",
+                        attack="clean",
+                        eps=0.0,
+                        rule=rule,
+                        accuracy=rep["clean"][k][rule],
+                    )
+                )
         for mode in _modes(cfg):
             for rule, per_attack in rep[f"{mode}_by_rule"].items():
                 for attack, per_target in per_attack.items():
                     for k in labels:
                         for e, acc in zip(_eps(cfg, mode), per_target[k]):
-                            rows.append(dict(seed=rep["seed"], method=k, setting=mode, attack=attack, eps=e,
-                                             rule=rule, accuracy=acc))
+                            rows.append(
+                                dict(
+                                    seed=rep["seed"],
+                                    method=k,
+                                    setting=mode,
+                                    attack=attack,
+                                    eps=e,
+                                    rule=rule,
+                                    accuracy=acc,
+                                )
+                            )
     return rows
 
 
