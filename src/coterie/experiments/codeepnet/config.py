@@ -48,7 +48,14 @@ class SimulationConfig(_Strict):
     def _version(self) -> SimulationConfig:
         """v1 takes the fields above; v2 takes ``n_samples``/``n_cpgs``/``n_age_cpgs`` and ``params`` (any
         :class:`~coterie.data.methylation.CohortParams` field)."""
-        v1_only = sorted(self.model_fields_set - {"n_samples", "n_cpgs", "n_age_cpgs", "version", "params"})
+        # a v1-only field counts only when it differs from its default: a dumped config (config.yaml, --set)
+        # carries every field with its default, and must validate again
+        fields = type(self).model_fields
+        v1_only = sorted(
+            k
+            for k in self.model_fields_set - {"n_samples", "n_cpgs", "n_age_cpgs", "version", "params"}
+            if getattr(self, k) != fields[k].get_default(call_default_factory=True)
+        )
         if self.version == 1 and self.params:
             raise ValueError("simulate.params is for version 2; version 1 takes its fields directly")
         if self.version == 2:
