@@ -180,6 +180,11 @@ def _fit(
     return seconds
 
 
+def _learning_rate(config: TrainConfig, model: CoDeepNet) -> float:
+    """The Adam rate of a pair: ``config.learning_rate``, or the pair's chromosome value when that is ``None``."""
+    return float(config.learning_rate if config.learning_rate is not None else model.learning_rate)
+
+
 def _monitor(
     model: nn.Module,
     x_val: np.ndarray,
@@ -230,7 +235,7 @@ def fit_pair(
         seed: seeds the batch order (the Trainer's: a pure function of (seed, epoch)).
         log_fn: receives one record per epoch (``epoch``, ``train_loss``, ``val_mae``, ``active``, ``swaps``).
     """
-    lr = config.learning_rate if config.learning_rate is not None else model.learning_rate
+    lr = _learning_rate(config, model)
     rate = int(config.transmission_rate if config.transmission_rate is not None else model.transmission_rate)
     turns = PairTurns(
         _loss_fn(config.loss),
@@ -244,7 +249,7 @@ def fit_pair(
         return {"active": int(model.active.item()), "swaps": turns.swaps(epoch + 1)}
 
     monitor = _monitor(model, x_val, ages_val, scaler, config, device, log_fn, extra)
-    seconds = _fit(model, turns, monitor, x_train, y_train, config, float(lr), seed, device)
+    seconds = _fit(model, turns, monitor, x_train, y_train, config, lr, seed, device)
     runs = len(monitor.records)
     return FitResult(monitor.best, monitor.best_epoch, runs, seconds, turns.swaps(runs), monitor.records)
 
@@ -264,9 +269,9 @@ def fit_independent(
     """Train both networks of a ``transfer="none"`` pair independently on every batch
     (:class:`~coterie.cooperative.turns.BothLearn`), same arguments and budget rules as :func:`fit_pair`; the
     prediction is the members' mean. The "two independent CNNs averaged" arm of the transfer ablation."""
-    lr = config.learning_rate if config.learning_rate is not None else model.learning_rate
+    lr = _learning_rate(config, model)
     monitor = _monitor(model, x_val, ages_val, scaler, config, device, log_fn)
-    seconds = _fit(model, BothLearn(_loss_fn(config.loss)), monitor, x_train, y_train, config, float(lr), seed, device)
+    seconds = _fit(model, BothLearn(_loss_fn(config.loss)), monitor, x_train, y_train, config, lr, seed, device)
     return FitResult(monitor.best, monitor.best_epoch, len(monitor.records), seconds, 0, monitor.records)
 
 
