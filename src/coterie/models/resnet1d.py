@@ -17,13 +17,14 @@ from torch import Tensor, nn
 from coterie.models.base import CoterieModel
 from coterie.models.cnn1d import make_activation
 from coterie.models.registry import register
+from coterie.models.residual import ResidualBlock, shortcut
 
 
 def _norm(channels: int, batchnorm: bool) -> nn.Module:
     return nn.BatchNorm1d(channels) if batchnorm else nn.Identity()
 
 
-class BasicBlock1d(nn.Module):
+class BasicBlock1d(ResidualBlock):
     """conv-BN-act-conv-BN + shortcut, act. Input (B, c_in, L) → (B, c_out, ceil(L / stride)).
 
     Layers: ``conv1 bn1 relu1 conv2 bn2 shortcut relu2`` (``relu*`` are ``activation`` modules).
@@ -37,19 +38,13 @@ class BasicBlock1d(nn.Module):
         self.relu1 = make_activation(activation)
         self.conv2 = nn.Conv1d(c_out, c_out, kernel_size, 1, pad, bias=not batchnorm)
         self.bn2 = _norm(c_out, batchnorm)
-        self.shortcut: nn.Module
-        if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(
-                nn.Conv1d(c_in, c_out, 1, stride, bias=not batchnorm), _norm(c_out, batchnorm)
-            )
-        else:
-            self.shortcut = nn.Identity()
+        self.shortcut = shortcut(
+            c_in,
+            c_out,
+            stride,
+            lambda: nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride, bias=not batchnorm), _norm(c_out, batchnorm)),
+        )
         self.relu2 = make_activation(activation)
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.relu1(self.bn1(self.conv1(x)))
-        h = self.bn2(self.conv2(h))
-        return self.relu2(h + self.shortcut(x))
 
 
 class ResNet1d(CoterieModel):

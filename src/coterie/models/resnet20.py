@@ -12,9 +12,10 @@ from coterie.models.base import CoterieModel
 from coterie.models.cnn1d import make_activation
 from coterie.models.lenet5 import default_stats
 from coterie.models.registry import register
+from coterie.models.residual import ResidualBlock, shortcut
 
 
-class BasicBlock(nn.Module):
+class BasicBlock(ResidualBlock):
     """conv-BN-ReLU-conv-BN + shortcut, ReLU. Input (B, c_in, H, W) → (B, c_out, H/stride, W/stride)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int, activation: str = "relu") -> None:
@@ -24,17 +25,13 @@ class BasicBlock(nn.Module):
         self.relu1 = make_activation(activation)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
-        self.shortcut: nn.Module
-        if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-        else:
-            self.shortcut = nn.Identity()
+        self.shortcut = shortcut(
+            c_in,
+            c_out,
+            stride,
+            lambda: nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)),
+        )
         self.relu2 = make_activation(activation)
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.relu1(self.bn1(self.conv1(x)))
-        h = self.bn2(self.conv2(h))
-        return self.relu2(h + self.shortcut(x))
 
 
 class ResNet20(CoterieModel):
