@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+def _identity(run_id: str, name: str, overrides: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A run's identity columns ``(run_id, name, overrides, config, seed)`` as stored (JSON with sorted keys)."""
+    return run_id, name, json.dumps(overrides, sort_keys=True), json.dumps(config, sort_keys=True), config.get("seed")
+
+
 class StoreError(RuntimeError):
     """``results.sqlite`` is corrupt, not a coterie sweep database, or belongs to another sweep."""
 
@@ -262,11 +267,7 @@ class ResultStore:
                 "INSERT OR REPLACE INTO runs(run_id, name, status, overrides, config, seed, run_dir, owner, claimed_at)"
                 " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                 (
-                    run_id,
-                    name,
-                    json.dumps(overrides, sort_keys=True),
-                    json.dumps(config, sort_keys=True),
-                    config.get("seed"),
+                    *_identity(run_id, name, overrides, config),
                     run_dir,
                     owner,
                     time.time(),
@@ -291,11 +292,7 @@ class ResultStore:
                 " owner, claimed_at, finished_at, wall_seconds, error) VALUES (?, ?, 'finished', ?, ?, ?, ?, ?, ?, ?,"
                 " NULL, ?, ?, NULL)",
                 (
-                    run_id,
-                    name,
-                    json.dumps(overrides, sort_keys=True),
-                    json.dumps(config, sort_keys=True),
-                    config.get("seed"),
+                    *_identity(run_id, name, overrides, config),
                     json.dumps(metrics, sort_keys=True),
                     json.dumps(results, sort_keys=True),
                     run_dir,
