@@ -113,6 +113,21 @@ def run_kind(cfg: LdnnConfig, task: LdnnTask, kind: str, seeds: int, epochs: int
     return out
 
 
+def meta_to_plateau(cfg: LdnnConfig, task: LdnnTask, kind: str) -> dict[str, Any]:
+    """The study's meta-learning as configured (to its plateau or the cap): outer steps run, time, val-loss curve."""
+    seed_everything(cfg.seed)
+    model = task.build(kind, LearnedSpec(cfg.num_types, cfg.base, cfg.sub_hidden, cfg.scale))
+    t0 = time.perf_counter()
+    res = meta_learn(model, *task.train, task.loss, meta_config(cfg), seed=cfg.seed, val=task.val)
+    h = res.history
+    out = {"outer_steps_run": len(h), "stopped": res.stopped, "best_step": res.best_step,
+           "seconds": time.perf_counter() - t0, "meta_network_val": task.evaluate(model, task.val),
+           "val_loss_curve": [r["val_loss"] for r in h if "val_loss" in r]}
+    log.info("%s meta: %d outer steps (%s), %.0f s, meta-network val %.4g", kind, len(h), res.stopped,
+             out["seconds"], out["meta_network_val"])
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("config")
@@ -120,12 +135,18 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--out", default=str(HERE / "pilot"))
     p.add_argument("--schedule", default="constant", help="Trainer schedule of the arms (ldnn: constant)")
+    p.add_argument("--meta-only", action="store_true", help="only the study's meta-learning, to its plateau")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     path = Path(a.config) if Path(a.config).exists() else HERE / a.config
     cfg = LdnnConfig.model_validate(yaml.safe_load(path.read_text()))
     task = LdnnTask(cfg, torch.device("cpu"))
+    if a.meta_only:
+        meta = {"config": path.name, "task": cfg.task, "models": {k: meta_to_plateau(cfg, task, k) for k in cfg.models}}
+        Path(a.out).mkdir(parents=True, exist_ok=True)
+        (Path(a.out) / f"meta-{cfg.task}.json").write_text(json.dumps(meta, indent=1))
+        return
     res = {"config": path.name, "task": cfg.task, "seeds": a.seeds, "epochs": a.epochs, "schedule": a.schedule,
            "models": {k: run_kind(cfg, task, k, a.seeds, a.epochs, a.schedule) for k in cfg.models}}
     out = Path(a.out)

@@ -70,6 +70,17 @@ def pilot_report(folder: Path) -> None:
     out("\n### Pilot (2 seeds, one core, loaded machine)\n")
     _pilot_table(every)
     pilots = [p for p in every if p.get("schedule", "constant") == "constant"]  # timed without test evaluation
+    metas = [json.loads(f.read_text()) for f in sorted(folder.glob("meta-*.json"))]
+    if metas:
+        out("\n### Meta-learning to its plateau (each config's meta settings)\n")
+        out("| config | model | outer steps run | stopped | best step | seconds | meta-network val "
+            "| val loss first → best |")
+        out("|---|---|---|---|---|---|---|---|")
+        for m in metas:
+            for kind, r in m["models"].items():
+                c = r["val_loss_curve"] or [float("nan")]
+                out(f"| {m['config']} | {kind} | {r['outer_steps_run']} | {r['stopped']} | {r['best_step']} "
+                    f"| {r['seconds']:.0f} | {r['meta_network_val']:.4g} | {c[0]:.4g} → {min(c):.4g} |")
     out("\n### Cost of the study (20 seeds per arm)\n")
     costs = {p["task"]: _cost(p) for p in pilots}
     main = sum(costs.values())
