@@ -102,30 +102,20 @@ class FitnessTask:
         model = self.build(chromosome)
         try:
             if self.model == "single":
-                budget = replace(self.train, learning_rate=chromosome.learning_rate)
-                res = fit_single(
-                    model,
-                    self.x_train,
-                    self.y_train,
-                    self.x_val,
-                    self.ages_val,
-                    self.scaler,
-                    budget,
-                    seed=s,
-                    device=self.device,
-                )
+                fit, budget = fit_single, replace(self.train, learning_rate=chromosome.learning_rate)
             else:
-                res = fit_pair(
-                    model,
-                    self.x_train,
-                    self.y_train,
-                    self.x_val,
-                    self.ages_val,
-                    self.scaler,
-                    self.train,
-                    seed=s,
-                    device=self.device,
-                )
+                fit, budget = fit_pair, self.train
+            res = fit(
+                model,
+                self.x_train,
+                self.y_train,
+                self.x_val,
+                self.ages_val,
+                self.scaler,
+                budget,
+                seed=s,
+                device=self.device,
+            )
         except (RuntimeError, ValueError) as e:  # a pathological architecture is unfit, not a crash
             log.warning("fitness evaluation failed for %s: %s", chromosome.describe(), e)
             return float("inf")
