@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import coterie
 from coterie.cli import app
 from coterie.config import load_config
-from coterie.experiments import build, train
+from coterie.experiments import build
 from coterie.experiments.loading import RunLoadError
 from coterie.experiments.runner import run_config
 from coterie.training.callbacks import ValidationLogitsRecorder
@@ -32,21 +32,22 @@ def run(tmp_path_factory):
     """(run_dir, trainer, recorder, splits) of one colearn-mnist1d-ci run."""
     out = tmp_path_factory.mktemp("reuse") / "run"
     seen = {}
+    build_trainer, build_splits = build.build_trainer, build.build_splits  # run_train builds through setup_train
 
     def spy_trainer(*a, **k):
-        t = build.build_trainer(*a, **k)
+        t = build_trainer(*a, **k)
         seen["recorder"] = rec = ValidationLogitsRecorder()
         t.callbacks = [*t.callbacks, rec]
         seen["trainer"] = t
         return t
 
     def spy_splits(*a, **k):
-        seen["splits"] = s = build.build_splits(*a, **k)
+        seen["splits"] = s = build_splits(*a, **k)
         return s
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(train, "build_trainer", spy_trainer)
-        mp.setattr(train, "build_splits", spy_splits)
+        mp.setattr(build, "build_trainer", spy_trainer)
+        mp.setattr(build, "build_splits", spy_splits)
         run_config(load_config(CI), out)
     return out, seen["trainer"], seen["recorder"], seen["splits"]
 

@@ -25,6 +25,7 @@ from coterie.objectives.base import Objective
 from coterie.training import Trainer
 from coterie.training.callbacks import Callback
 from coterie.utils.rundir import RunDir
+from coterie.utils.seed import seed_everything
 
 
 def build_splits(cfg: DataConfig, seed: int) -> Splits:
@@ -184,3 +185,16 @@ def log_callbacks(cfg: ExperimentConfig, run_dir: Any) -> list[Callback]:
     from coterie.training.tensorboard import TensorBoardLogger
 
     return [TensorBoardLogger(Path(run_dir) / "tensorboard")]
+
+
+def setup_train(cfg: TrainConfig, rundir: RunDir) -> tuple[Splits, Ensemble, Trainer]:
+    """The common start of a train-style experiment: seed everything, build the splits and the ensemble, record the
+    resolved model arguments in config.yaml (so the run is rebuildable without the data), then the objective's
+    Trainer. Returns (splits, ensemble, trainer)."""
+    seed_everything(cfg.seed)
+    splits = build_splits(cfg.data, cfg.seed)
+    ensemble = build_ensemble(cfg.model, cfg.ensemble, splits, cfg.seed)
+    record_model_kwargs(rundir, cfg, resolved_model_kwargs(cfg.model, splits))
+    objective = build_objective(cfg.objective)
+    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path, input_shape=splits.input_shape)
+    return splits, ensemble, trainer

@@ -40,14 +40,7 @@ from coterie.analysis.agreement import agreement_summary
 from coterie.analysis.trajectory import TrajectoryRecorder
 from coterie.config import Strict, TrainConfig
 from coterie.experiments.artifacts.colearn import save_diverged
-from coterie.experiments.build import (
-    build_ensemble,
-    build_objective,
-    build_splits,
-    build_trainer,
-    record_model_kwargs,
-    resolved_model_kwargs,
-)
+from coterie.experiments.build import setup_train
 from coterie.experiments.registry import register
 from coterie.metrics import ensemble_summary
 from coterie.report.curves import learning_curves
@@ -57,7 +50,6 @@ from coterie.training.callbacks import Callback
 from coterie.training.trainer import NonFiniteLossError
 from coterie.utils.io import atomic_write_bytes
 from coterie.utils.rundir import RunDir
-from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +113,7 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
 @register("colearn", ColearnConfig, "train an ensemble and record the co-learning analyses (seed 000)")
 def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
     """Train with the trajectory recorder, then compute final analyses (see module docstring)."""
-    seed_everything(cfg.seed)
-    splits = build_splits(cfg.data, cfg.seed)
-    ensemble = build_ensemble(cfg.model, cfg.ensemble, splits, cfg.seed)
-    record_model_kwargs(rundir, cfg, resolved_model_kwargs(cfg.model, splits))  # rebuildable without the data
-    objective = build_objective(cfg.objective)
-    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path, input_shape=splits.input_shape)
+    splits, ensemble, trainer = setup_train(cfg, rundir)
     a = cfg.analysis
     recorder = TrajectoryRecorder(
         splits.val.x,

@@ -6,20 +6,12 @@ import logging
 from typing import Any
 
 from coterie.config import TrainConfig
-from coterie.experiments.build import (
-    build_ensemble,
-    build_objective,
-    build_splits,
-    build_trainer,
-    record_model_kwargs,
-    resolved_model_kwargs,
-)
+from coterie.experiments.build import setup_train
 from coterie.experiments.registry import register
 from coterie.metrics import ensemble_summary
 from coterie.report.curves import learning_curves
 from coterie.training.best_weights import BEST, FINAL, BestWeights
 from coterie.utils.rundir import RunDir
-from coterie.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +21,7 @@ def run_train(cfg: TrainConfig, rundir: RunDir) -> dict[str, Any]:
     """Train, then report validation figures (last epoch) and test figures of the final weights (never used for
     any choice). Writes final.safetensors, best.safetensors (best validation ``best_metric``) and config.yaml with
     the resolved model arguments."""
-    seed_everything(cfg.seed)
-    splits = build_splits(cfg.data, cfg.seed)
-    ensemble = build_ensemble(cfg.model, cfg.ensemble, splits, cfg.seed)
-    record_model_kwargs(rundir, cfg, resolved_model_kwargs(cfg.model, splits))  # rebuildable without the data
-    objective = build_objective(cfg.objective)
-    trainer = build_trainer(cfg, ensemble, objective, run_dir=rundir.path, input_shape=splits.input_shape)
+    splits, ensemble, trainer = setup_train(cfg, rundir)
     best = BestWeights(rundir.path, cfg.best_metric)  # best.safetensors per epoch, final.safetensors at the end
     trainer.callbacks = [*trainer.callbacks, best]
     history = trainer.fit(splits.train, splits.val)
