@@ -14,10 +14,9 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from coterie.models.base import CoterieModel
 from coterie.models.cnn1d import make_activation
 from coterie.models.registry import register
-from coterie.models.residual import ResidualBlock, shortcut
+from coterie.models.residual import ResidualBlock, ResidualNet, residual_stages, shortcut
 
 
 def _norm(channels: int, batchnorm: bool) -> nn.Module:
@@ -47,7 +46,7 @@ class BasicBlock1d(ResidualBlock):
         self.relu2 = make_activation(activation)
 
 
-class ResNet1d(CoterieModel):
+class ResNet1d(ResidualNet):
     """Residual 1-D CNN. Input (B, L) or (B, in_channels, L); logits (B, C).
 
     Layers: ``conv1 bn1 relu1 layer{1,2,3}.{b}.(conv1 bn1 relu1 conv2 bn2 shortcut relu2) pool fc``.
@@ -87,18 +86,11 @@ class ResNet1d(CoterieModel):
         self.conv1 = nn.Conv1d(in_channels, widths[0], kernel_size, 1, kernel_size // 2, bias=not batchnorm)
         self.bn1 = _norm(widths[0], batchnorm)
         self.relu1 = make_activation(activation)
-        c = widths[0]
-        for s, c_out in enumerate(widths):
-            stage = [
-                BasicBlock1d(
-                    c if b == 0 else c_out, c_out, 2 if (b == 0 and s > 0) else 1, kernel_size, activation, batchnorm
-                )
-                for b in range(blocks)
-            ]
-            self.add_module(f"layer{s + 1}", nn.Sequential(*stage))
-            c = c_out
+        self.layer1, self.layer2, self.layer3 = residual_stages(
+            widths[0], widths, blocks, lambda ci, co, st: BasicBlock1d(ci, co, st, kernel_size, activation, batchnorm)
+        )
         self.pool = nn.AdaptiveAvgPool1d(1)
-        self.fc = nn.Linear(c, num_classes)
+        self.fc = nn.Linear(widths[-1], num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv1d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -108,11 +100,6 @@ class ResNet1d(CoterieModel):
         if x.dim() == 2:
             x = x.unsqueeze(1)
         return self._forward(self.normalize(x))
-
-    def _forward(self, x: Tensor) -> Tensor:
-        h = self.relu1(self.bn1(self.conv1(x)))
-        h = self.layer3(self.layer2(self.layer1(h)))
-        return self.fc(self.pool(h).flatten(1))
 
 
 @register("resnet1d")

@@ -6,13 +6,12 @@ projection keeps every tensor a plain weight that permutation alignment (``coter
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import nn
 
-from coterie.models.base import CoterieModel
 from coterie.models.cnn1d import make_activation
 from coterie.models.lenet5 import default_stats
 from coterie.models.registry import register
-from coterie.models.residual import ResidualBlock, shortcut
+from coterie.models.residual import ResidualBlock, ResidualNet, residual_stages, shortcut
 
 
 class BasicBlock(ResidualBlock):
@@ -34,7 +33,7 @@ class BasicBlock(ResidualBlock):
         self.relu2 = make_activation(activation)
 
 
-class ResNet20(CoterieModel):
+class ResNet20(ResidualNet):
     """ResNet-20 for 32×32 inputs in [0, 1]. ``width`` multiplies the 16/32/64 channel counts; ``activation`` is
     ``relu`` or ``leaky_relu`` (slope 0.1, the official GAL members).
 
@@ -50,26 +49,14 @@ class ResNet20(CoterieModel):
         self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu1 = make_activation(activation)
-        c = width
-        stages = []
-        for s, c_out in enumerate((width, 2 * width, 4 * width)):
-            layers = [
-                BasicBlock(c if b == 0 else c_out, c_out, 2 if (b == 0 and s > 0) else 1, activation)
-                for b in range(blocks)
-            ]
-            stages.append(nn.Sequential(*layers))
-            c = c_out
-        self.layer1, self.layer2, self.layer3 = stages
+        self.layer1, self.layer2, self.layer3 = residual_stages(
+            width, (width, 2 * width, 4 * width), blocks, lambda ci, co, st: BasicBlock(ci, co, st, activation)
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(c, num_classes)
+        self.fc = nn.Linear(4 * width, num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-
-    def _forward(self, x: Tensor) -> Tensor:
-        h = self.relu1(self.bn1(self.conv1(x)))
-        h = self.layer3(self.layer2(self.layer1(h)))
-        return self.fc(self.pool(h).flatten(1))
 
 
 @register("resnet20")
