@@ -110,23 +110,10 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-@register("colearn", ColearnConfig, "train an ensemble and record the co-learning analyses (seed 000)")
-def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
-    """Train with the trajectory recorder, then compute final analyses (see module docstring)."""
-    splits, ensemble, trainer = setup_train(cfg, rundir)
-    a = cfg.analysis
-    recorder = TrajectoryRecorder(
-        splits.val.x,
-        splits.val.y,
-        rundir.path,
-        a.trajectory_every,
-        a.trajectory_samples,
-        a.activity_samples,
-        seed=cfg.seed,
-    )
-    last_finite = LastFiniteState(ensemble)
-    best = BestWeights(rundir.path, cfg.best_metric)  # best.safetensors per epoch, final.safetensors at the end
-    trainer.callbacks = [*trainer.callbacks, recorder, last_finite, best]
+def _fit_or_diverge(
+    trainer: Any, splits: Any, ensemble: Any, rundir: RunDir, last_finite: LastFiniteState
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Train; on a non-finite loss flag the run as diverged and restore its last good state. (history, diverged)."""
     diverged: dict[str, Any] | None = None
     try:
         history = trainer.fit(splits.train, splits.val)
@@ -147,22 +134,14 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
         save_diverged(rundir, ensemble, diverged["evaluated_epoch"])  # final.safetensors: the evaluated state
         if not history:
             history = [{"epoch": -1, "train_loss": [float("nan")] * len(ensemble), "train_seconds": 0.0}]
-    val_logits = trainer.predict(splits.val.x)
-    test_logits = trainer.predict(splits.test.x)
-    if a.save_predictions:
-        atomic_write_bytes(
-            rundir.path / "predictions.npz",
-            _npz_bytes(
-                val_logits=val_logits.numpy(),
-                val_y=splits.val.y.numpy(),
-                test_logits=test_logits.numpy(),
-                test_y=splits.test.y.numpy(),
-            ),
-        )
-    test = ensemble_summary(test_logits, splits.test.y)
+    return history, diverged
+
+
+def _analysis(ensemble: Any, splits: Any, val_logits: Any, test_logits: Any) -> dict[str, Any]:
+    """Agreement, activity and weight statistics of the trained members (test and validation)."""
     act = layer_activity(ensemble, splits.test.x)
     wstd = weight_std(ensemble)
-    analysis = {
+    return {
         "test": {
             **agreement_summary(test_logits, splits.test.y),
             "inactive_fraction": {k: float(v["inactive_fraction"].mean()) for k, v in act.items()},
@@ -179,6 +158,40 @@ def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
             "weight_std": {k: v.tolist() for k, v in wstd.items()},
         },
     }
+
+
+@register("colearn", ColearnConfig, "train an ensemble and record the co-learning analyses (seed 000)")
+def run_colearn(cfg: ColearnConfig, rundir: RunDir) -> dict[str, Any]:
+    """Train with the trajectory recorder, then compute final analyses (see module docstring)."""
+    splits, ensemble, trainer = setup_train(cfg, rundir)
+    a = cfg.analysis
+    recorder = TrajectoryRecorder(
+        splits.val.x,
+        splits.val.y,
+        rundir.path,
+        a.trajectory_every,
+        a.trajectory_samples,
+        a.activity_samples,
+        seed=cfg.seed,
+    )
+    last_finite = LastFiniteState(ensemble)
+    best = BestWeights(rundir.path, cfg.best_metric)  # best.safetensors per epoch, final.safetensors at the end
+    trainer.callbacks = [*trainer.callbacks, recorder, last_finite, best]
+    history, diverged = _fit_or_diverge(trainer, splits, ensemble, rundir, last_finite)
+    val_logits = trainer.predict(splits.val.x)
+    test_logits = trainer.predict(splits.test.x)
+    if a.save_predictions:
+        atomic_write_bytes(
+            rundir.path / "predictions.npz",
+            _npz_bytes(
+                val_logits=val_logits.numpy(),
+                val_y=splits.val.y.numpy(),
+                test_logits=test_logits.numpy(),
+                test_y=splits.test.y.numpy(),
+            ),
+        )
+    test = ensemble_summary(test_logits, splits.test.y)
+    analysis = _analysis(ensemble, splits, val_logits, test_logits)
     beta_bar, beta = coupling_of(cfg)
     title = f"{cfg.objective.name} β̄={beta_bar} · N={cfg.ensemble.size} · {cfg.model.name} on {cfg.data.name}"
     rundir.save_figure(learning_curves(history, title), "learning_curves.png")

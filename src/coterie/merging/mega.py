@@ -100,6 +100,18 @@ def _expand(coef: Tensor, genome: str, tensor_index: Tensor) -> Tensor:
     return coef[:, tensor_index] if genome == "layer" else coef
 
 
+def _data_batches(
+    model: nn.Module, fitness_data: DataArg, bn_data: DataArg | None, batch_size: int, device: torch.device
+) -> tuple[list[tuple[Tensor, Tensor]], list[tuple[Tensor, Tensor]] | None]:
+    """Fitness batches, and BatchNorm re-estimation batches (None without ``bn_data`` or BatchNorm). ``bn_data`` is
+    validated even for models without BatchNorm: test data is always refused."""
+    batches = as_batches(fitness_data, role="fitness", batch_size=batch_size, device=device)
+    if bn_data is None:
+        return batches, None
+    bn_batches = as_batches(bn_data, role="bn", batch_size=batch_size, device=device)
+    return batches, bn_batches if has_batchnorm(model) else None
+
+
 def mega(
     models: Sequence[nn.Module],
     fitness_data: DataArg,
@@ -155,12 +167,7 @@ def mega(
     device = next(models[0].parameters()).device
     layout = StateLayout(models[0])
     theta1, theta2 = layout.flatten(models[0]).to(device), layout.flatten(models[1]).to(device)
-    batches = as_batches(fitness_data, role="fitness", batch_size=batch_size, device=device)
-    bn_batches = None
-    if bn_data is not None:  # validated even for models without BatchNorm: test data is always refused
-        bn_batches = as_batches(bn_data, role="bn", batch_size=batch_size, device=device)
-        if not has_batchnorm(models[0]):
-            bn_batches = None
+    batches, bn_batches = _data_batches(models[0], fitness_data, bn_data, batch_size, device)
     scorer = PopulationScorer(layout, batches, method=score_method, chunk=chunk)
     gen = torch.Generator(device=device).manual_seed(seed)
     tensor_index = layout.tensor_index(device)

@@ -76,6 +76,25 @@ def check_run_dirs(out: Path, runs: list[RunSpec]) -> None:
         )
 
 
+def _with_overrides(spec: SweepSpec, overrides: dict[str, Any] | None) -> SweepSpec:
+    """A copy of ``spec`` whose base has the dotted ``overrides`` applied (``spec`` itself unchanged)."""
+    if not overrides:
+        return spec
+    from coterie.config import set_dotted
+
+    spec = SweepSpec(name=spec.name, base=copy.deepcopy(spec.base), grid=dict(spec.grid))
+    for k, v in overrides.items():
+        set_dotted(spec.base, k, v)
+    return spec
+
+
+def _write_sweep_file(path: Path, spec: SweepSpec) -> None:
+    """Record the sweep as given (base + grid) the first time the directory is used."""
+    if not path.exists():
+        body = {"sweep": {"name": spec.name, "grid": spec.grid}, **spec.base}
+        atomic_write_text(path, yaml.safe_dump(body, sort_keys=False))
+
+
 def run_sweep(
     spec: SweepSpec,
     out: str | Path,
@@ -107,20 +126,11 @@ def run_sweep(
         RunDirError: a grid point's run directory holds a run of another configuration (nothing is written).
     """
     out = Path(out)
-    if overrides:
-        from coterie.config import set_dotted
-
-        spec = SweepSpec(name=spec.name, base=copy.deepcopy(spec.base), grid=dict(spec.grid))
-        for k, v in overrides.items():
-            set_dotted(spec.base, k, v)
+    spec = _with_overrides(spec, overrides)
     runs = spec.expand()  # raises SweepError before anything is written
     check_run_dirs(out, runs)  # raises RunDirError before anything is written
     store = ResultStore.open(out / DB_NAME, spec.sweep_id, spec.name, spec.base)
-    sweep_file = out / "sweep.yaml"
-    if not sweep_file.exists():
-        atomic_write_text(
-            sweep_file, yaml.safe_dump({"sweep": {"name": spec.name, "grid": spec.grid}, **spec.base}, sort_keys=False)
-        )
+    _write_sweep_file(out / "sweep.yaml", spec)
     status = store.status()
     owner = owner_tag()
     outcome = SweepOutcome(total=len(runs), skipped=0)
