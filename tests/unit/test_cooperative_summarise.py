@@ -59,7 +59,9 @@ def test_report_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "| codeepnet | 3 | 4.000 ± 1.000 | 3.100 | 1,000 | 10.0 |" in out
     # svr: d = (-1, -1, -0.5), mean -0.833 -> does not hold; single CNN: p ≈ 0.06 (x2 Holm) -> weaker
-    assert "H4a pair beats SVR: d = -0.833" in out and out.count("does not hold") == 1
+    assert "H4a pair beats SVR: d = -0.833" in out and out.count("does not hold") == 2
+    # the pair's mean test MAE is exactly 4.000, not under 4 years
+    assert "H6 pair under 4 years MAE: mean test MAE 4.000 over 3 seeds -> does not hold" in out
     assert "H1 pair beats a single larger CNN: d = +0.400" in out and "-> weaker" in out
     # pair 1000 params / 10 s vs single 1500 / 12 s on every seed
     assert (

@@ -111,6 +111,10 @@ def report(runs: pd.DataFrame) -> list[str]:
                      f"better on {r['wins']}/{r['n']}, t = {r['t']:.3f}, one-sided p = {r['p_t']:.4f} (Holm "
                      f"{p_adj:.4f}), Wilcoxon two-sided p = {r['p_wilcoxon']:.4f} -> {verdict(r['mean_d'], p_adj)}")
     lines += [efficiency(runs, m) for m in ("single_cnn", "single_cnn_searched") if m in present]
+    if PAIR in set(runs.model):
+        mae = runs.loc[runs.model == PAIR, "test_mae"]
+        lines.append(f"H6 pair under 4 years MAE: mean test MAE {mae.mean():.3f} over {len(mae)} seeds -> "
+                     f"{'holds' if mae.mean() < 4 else 'does not hold'}")
     return lines
 
 
