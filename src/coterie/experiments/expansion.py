@@ -1,5 +1,7 @@
 """``experiment: expansion`` — expanding and boosting a trained co-learning ensemble (seed 000 §3.4, Table S5).
 
+Data order: shared (every member of a variant sees the same batch — the coupled members need it).
+
 One run (one seed, one random split) does, in sub-directories of its run directory (each resumable):
 
 1. ``base``: train ``base_size`` members (10 in the paper) with co-learning at ``beta_bar`` (β = β̄/N) for

@@ -20,6 +20,8 @@ weights in memory when the loss became non-finite are never evaluated: they are 
 
 Model selection across runs (the optimal β̄) uses the ``val`` figures; ``test`` figures are reported only.
 
+Data order: as ``train`` (``data_order``, default shared: the coupling compares members on the same batch).
+
 Like ``train``, a run writes ``final.safetensors`` (the evaluated state: the last epoch, or the last good state of a
 diverged run) and ``best.safetensors`` (best validation ``best_metric``), and records the resolved model arguments
 in ``config.yaml``; ``coterie.load(run_dir, which)`` returns the :class:`~coterie.Ensemble` in eval mode.

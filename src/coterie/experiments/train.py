@@ -1,4 +1,9 @@
-"""``experiment: train`` — train one ensemble under one objective, evaluate it on held-out test data."""
+"""``experiment: train`` — train one ensemble under one objective, evaluate it on held-out test data.
+
+Data order: the config's ``data_order`` — ``shared`` (default: every member sees the same batch, co-learning's
+setting) or ``per_member`` (each member its own seeded shuffle, as independently trained networks), and
+``bootstrap`` for bagging; coupled objectives refuse ``per_member``.
+"""
 
 from __future__ import annotations
 

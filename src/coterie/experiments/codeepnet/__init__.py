@@ -7,7 +7,8 @@ Protocol (one run):
    top-level ``data_file`` field (GEO series matrix, CSV / TSV / parquet; ``coterie run … --data-file PATH`` sets it),
    CpGs in genomic order when ``data.annotation_file`` names the platform's GPL table.
    Samples without an age are removed and counted in the results (never silently).
-2. **Splits**: age-stratified train / validation / test, seeded by ``seed``.
+2. **Splits**: age-stratified train / validation / test, seeded by ``seed``. Data order: shared — the pair's two
+   networks see the same batch (the active one is trained on it with the partner's features).
 3. **Preprocessing** fitted on train only: CpG missing-value filter and median imputation, selection of the
    ``n_selected`` CpGs most correlated with age, per-CpG input normalisation, target standardisation (optionally
    through Horvath's F(age), ``target_transform``).
