@@ -116,6 +116,18 @@ def test_curve_stats_of_a_linear_ramp(summarise, tmp_path):
     assert st["val.abs_change.e1-10"] == pytest.approx(0.01)
 
 
+def test_curve_stats_windows_of_a_300_epoch_run(summarise, tmp_path):
+    """A 300-epoch run records epochs 0..299 (299 steps): every window up to 150-300 is filled, 300-600 is not."""
+    acc = [0.1 + (0.002 * e if e < 150 else 0.3 + 0.0005 * (e % 2)) for e in range(300)]
+    lines = [json.dumps({"epoch": e, "val_member_acc": [a, a]}) for e, a in enumerate(acc)]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    st = summarise.curve_stats(tmp_path / "metrics.jsonl")
+    assert st["val.abs_change.e1-10"] == pytest.approx(0.002)
+    # steps 149..298: 149 → 150 is the ramp's last 0.002, then 149 alternations of 5e-4
+    assert st["val.abs_change.e150-300"] == pytest.approx((0.002 + 149 * 0.0005) / 150)
+    assert "val.abs_change.e300-600" not in st
+
+
 def test_export_flattens_a_sweep_database(summarise, tmp_path):
     db = tmp_path / "results.sqlite"
     con = sqlite3.connect(db)
@@ -160,6 +172,7 @@ def test_no_argument_run_prints_every_section(tmp_path):
     import sys
 
     shutil.copy(ROOT / "docs/results/colearning/summarise.py", tmp_path / "summarise.py")
+    shutil.copy(ROOT / "docs/results/colearning/readings.py", tmp_path / "readings.py")
     (tmp_path / "mlp").mkdir()
     df = fake_runs()
     for part in ("val", "test"):
@@ -173,3 +186,7 @@ def test_no_argument_run_prints_every_section(tmp_path):
     assert "OLS log|β*| = -1.000 · log N +0.000" in text
     assert "| 2 | -0.5 | -0.5 | -1 | [-1, -0.0625] | no |" in text  # N, β*, β*_neg, β̄*_neg, window, edge
     assert "JS between members (Fig 4a)" in text and "collapse point" in text
+    readings = text.split("## Readings")[1]  # printed last; absent files and columns read "no data"
+    assert "| H6 | mlp | slope -1.000, CI [-1.000, -1.000]" in readings
+    assert "| H9 | mlp | missing: column analysis.test.wall_fraction | no data |" in readings
+    assert "| H17 | mlp (expansion) | missing: no expansion runs | no data |" in readings

@@ -15,6 +15,7 @@ figure as recorded (evaluated at their last finite state) and leave the structur
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sqlite3
 import sys
@@ -61,7 +62,7 @@ def curve_stats(metrics: Path) -> dict[str, float]:
     out = {"val.member_acc_change_last20": float(np.polyfit(np.arange(k), mean[-k:], 1)[0] * (k - 1)),
            "val.member_acc_fluct_last20": float(step[-(k - 1):].mean())}
     for a, b in WINDOWS:
-        if len(step) >= b:
+        if len(step) >= b - 1:  # step[a-1:b-1] needs b-1 steps: a 300-epoch run (300 records) has e150-300
             out[f"val.abs_change.e{a}-{b}"] = float(step[a - 1:b - 1].mean())
     return out
 
@@ -415,6 +416,14 @@ def report_pilot(df: pd.DataFrame) -> None:
     out(md(rows))
 
 
+def readings_module():
+    """readings.py from beside this file (the pre-registered criteria applied to the same runs.csv files)."""
+    spec = importlib.util.spec_from_file_location("colearning_readings", HERE / "readings.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--export", type=Path, nargs="+", metavar="SQLITE", help="sweeps' results.sqlite to flatten")
@@ -436,6 +445,7 @@ def main() -> None:
         report_expansion(pd.read_csv(HERE / "expansion" / "runs.csv"))
     if (HERE / "longrun" / "runs.csv").exists():
         report_longrun(pd.read_csv(HERE / "longrun" / "runs.csv"))
+    readings_module().report_readings(HERE)
 
 
 if __name__ == "__main__":
