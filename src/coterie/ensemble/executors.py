@@ -10,7 +10,8 @@ back to each member's parameters and the members stay the single source of truth
   convolutional members is passed in ``channels_last`` memory format (the members' own parameters are left as they
   are); measured 1.3× faster for LeNet-5 on an earlier machine, bit-identical.
 - ``fused``: identical MLP or LeNet-5 members run as one wider network. MLPs: every layer is one batched matrix
-  product (``baddbmm``, bias included) over the stacked member weights. The fastest choice for small MLP members. In
+  product (``baddbmm``, bias included) over the stacked member weights. The fastest choice for small MLP members on
+  CPU (on an H200 the vmap recipe beat it, so off the CPU ``auto`` starts on vmap and a timing probe decides). In
   training (grad enabled, input without grad, ReLU members) it runs :class:`~coterie.ensemble.fused_mlp.FusedReluMLP`,
   whose hand-written backward writes weight gradients in their own layout (no transpose copies, no per-tensor
   stack/split nodes); elsewhere the same products run under autograd. LeNet-5 (:mod:`.fused_lenet`): one first
@@ -29,7 +30,7 @@ from typing import Any, Literal, TypeVar
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, vmap
 
 from coterie.ensemble.fused_lenet import fused_lenet_forward, lenet_supported
 from coterie.ensemble.fused_mlp import fused_relu_mlp, relu_mlp_supported
@@ -141,13 +142,15 @@ def supported(members: Sequence[nn.Module], name: str) -> bool:
 def in_doubt(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> bool:
     """True when no rule decides the executor and a timing probe should (see :mod:`.probe`).
 
-    Rules that decide: one member or different architectures → loop; identical MLPs → fused; identical LeNet-5 on
-    CPU → fused; BatchNorm members → loop (vmap cannot update running statistics); other convolutional members on
-    CPU → loop (DESIGN.md: the loop beats vmap and naive grouped convolution). Everything else — identical members
-    of other kinds, or convolutional members on CUDA — is in doubt.
+    Rules that decide: one member or different architectures → loop; identical MLPs on CPU → fused; identical
+    LeNet-5 on CPU → fused; BatchNorm members → loop (vmap cannot update running statistics); other convolutional
+    members on CPU → loop (DESIGN.md: the loop beats vmap and naive grouped convolution). Everything else —
+    identical members of other kinds, and every identical-member case on an accelerator (identical MLPs included:
+    on an H200 the vmap recipe's few large kernels beat the fused MLP step, 0.84–0.92×, docs/performance.md) — is
+    in doubt, and the probe keeps whichever candidate measured fastest.
     """
     cpu = torch.device(device).type == "cpu"
-    if len(members) < 2 or _is_fusable_mlp(members) or (cpu and _is_fusable_lenet(members)):
+    if len(members) < 2 or (cpu and (_is_fusable_mlp(members) or _is_fusable_lenet(members))):
         return False
     if not supported(members, "vmap"):
         return False
@@ -156,16 +159,18 @@ def in_doubt(members: Sequence[nn.Module], device: torch.device | str = "cpu") -
 
 @_memoised
 def choose(members: Sequence[nn.Module], device: torch.device | str = "cpu") -> str:
-    """The executor ``auto`` resolves to by rule: ``fused`` for identical MLPs and (on CPU) identical LeNet-5
-    members, else ``loop``.
+    """The executor ``auto`` resolves to by rule: on CPU ``fused`` for identical MLP and LeNet-5 members; on an
+    accelerator ``vmap`` for identical MLPs (measured faster than fused on an H200); else ``loop``.
 
     Other convolutional members stay on the loop: on CPU the loop beats vmap and grouped convolution (DESIGN.md).
-    Cases :func:`in_doubt` flags are settled by a one-off timing probe in :class:`~coterie.Ensemble` (``loop`` until
-    then).
+    Cases :func:`in_doubt` flags (every identical-member case off the CPU) are settled by a one-off timing probe in
+    :class:`~coterie.Ensemble` on the first training batch; this rule answers until then and where no probe runs
+    (evaluation, a shard of the members).
     """
+    cpu = torch.device(device).type == "cpu"
     if len(members) > 1 and _is_fusable_mlp(members):
-        return "fused"
-    if len(members) > 1 and torch.device(device).type == "cpu" and _is_fusable_lenet(members):
+        return "fused" if cpu else "vmap"
+    if len(members) > 1 and cpu and _is_fusable_lenet(members):
         return "fused"
     return "loop"
 
@@ -339,12 +344,15 @@ def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: boo
 
 
 def vmap_forward(members: Sequence[nn.Module], x: Tensor) -> Tensor:
-    """``torch.func.vmap`` over stacked parameters and buffers: (B, ...) → (N, B, C)."""
-    params = {
-        k: torch.stack([dict(m.named_parameters())[k] for m in members]) for k, _ in members[0].named_parameters()
-    }
-    _, buffers = stack_module_state(list(members))
-    base = members[0]
+    """``torch.func.vmap`` over stacked parameters and buffers: (B, ...) → (N, B, C).
+
+    Each parameter and buffer is stacked once per call (``stack_module_state`` would stack the parameters a second
+    time, detached, only to be discarded: one wasted copy kernel per parameter, which a launch-bound GPU step pays).
+    """
+    first = members[0]
+    params = {k: torch.stack([m.get_parameter(k) for m in members]) for k, _ in first.named_parameters()}
+    buffers = {k: torch.stack([m.get_buffer(k) for m in members]) for k, _ in first.named_buffers()}
+    base = first
 
     def call(p: dict[str, Tensor], b: dict[str, Tensor], xx: Tensor) -> Tensor:
         return functional_call(base, (p, b), (xx,))
