@@ -46,14 +46,20 @@ def _header(cfg: Any, kind: str, dims: dict[str, Any], **extra: Any) -> dict[str
 
 
 def save_learned(
-    rundir: RunDir, cfg: Any, kind: str, dims: dict[str, Any], meta_model: nn.Module, exported: Sequence[nn.Module]
+    rundir: RunDir,
+    cfg: Any,
+    kind: str,
+    dims: dict[str, Any],
+    meta_model: nn.Module | None,
+    exported: Sequence[nn.Module],
 ) -> None:
-    """Write the meta-learned network and the exported activation tables of one model kind."""
+    """Write the meta-learned network (``None``: reused activations, none) and the exported activation tables of one
+    model kind."""
     tag = f"{cfg.task}-{kind}"
     spec = {"num_types": cfg.num_types, "base": cfg.base, "hidden": cfg.sub_hidden, "scale": cfg.scale}
-    store.save_modules(
-        rundir.path / f"ldnn-{tag}-meta.safetensors", meta_model, _header(cfg, kind, dims, learned_spec=spec)
-    )
+    if meta_model is not None:
+        header = _header(cfg, kind, dims, learned_spec=spec)
+        store.save_modules(rundir.path / f"ldnn-{tag}-meta.safetensors", meta_model, header)
     e = exported[0]
     interp = {"lo": e.lo, "hi": e.hi, "interp_kind": e.kind, "extrapolate": e.extrapolate}
     store.save_modules(
@@ -82,7 +88,8 @@ def save_arm(
     )
 
 
-def _activations(path: Any) -> dict[str, nn.Module]:
+def load_activations(path: Any) -> dict[str, nn.Module]:
+    """The exported tables of one ``-activations.safetensors`` file, ``{"type1": InterpolatedActivation, ...}``."""
     from coterie.neurons import InterpolatedActivation
 
     tensors, meta = store.load_tensors(path)
@@ -93,21 +100,27 @@ def _activations(path: Any) -> dict[str, nn.Module]:
     return out
 
 
+def _meta_network(rundir: RunDir, tag: str, device: torch.device | None) -> nn.Module:
+    """The meta-learned network of ``tag`` (``<task>-<kind>``)."""
+    from coterie.neurons import LearnedSpec
+
+    tensors, meta = store.load_tensors(rundir.path / f"ldnn-{tag}-meta.safetensors")
+    net = build_network(meta["task"], meta["kind"], meta["hidden"], LearnedSpec(**meta["learned_spec"]), meta["dims"])
+    return store.finish(net, tensors, device)
+
+
 def load(cfg: Any, rundir: RunDir, which: str, device: torch.device | None) -> dict[str, Any]:
     """``{kind: {"meta": nn.Module, "activations": [InterpolatedActivation], "arms": {arm: [nn.Module per seed]}}}``
     for each of ``cfg.models``, all in eval mode on ``device``. ``which``: ``final`` or ``best`` — both give the
-    final weights (arms train a fixed number of steps; nothing is selected)."""
-    from coterie.neurons import LearnedSpec
-
+    final weights (arms train a fixed number of steps; nothing is selected). ``"meta"`` is ``None`` for a run that
+    reused another run's activations (``activations_from``): it has no meta-learned network."""
     store.check_which(which, "ldnn")
     out: dict[str, Any] = {}
     for kind in cfg.models:
         tag = f"{cfg.task}-{kind}"
-        acts = _activations(rundir.path / f"ldnn-{tag}-activations.safetensors")
-        tensors, meta = store.load_tensors(rundir.path / f"ldnn-{tag}-meta.safetensors")
-        net = build_network(cfg.task, kind, meta["hidden"], LearnedSpec(**meta["learned_spec"]), meta["dims"])
+        acts = load_activations(rundir.path / f"ldnn-{tag}-activations.safetensors")
         entry: dict[str, Any] = {
-            "meta": store.finish(net, tensors, device),
+            "meta": None if getattr(cfg, "activations_from", None) else _meta_network(rundir, tag, device),
             "activations": list(acts.values()),
             "arms": {},
         }

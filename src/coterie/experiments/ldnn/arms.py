@@ -24,6 +24,7 @@ from torch import nn
 
 from coterie.ensemble.ensemble import Ensemble
 from coterie.experiments.ldnn.config import AnalysisSettings, EvalSettings
+from coterie.experiments.ldnn.curves import ValMetricCurve, curves_from_history
 from coterie.experiments.ldnn.task import LdnnTask
 from coterie.models.base import capture_features
 from coterie.training.callbacks import Callback
@@ -77,8 +78,23 @@ def train_arm(
 ) -> list[float]:
     """Train ``models`` in place (see :func:`arm_trainer`); each one's mean training loss over the last epoch.
     ``callbacks``: extra Trainer callbacks (e.g. the TensorBoard logger of ``log.tensorboard``)."""
-    history = arm_trainer(models, task, ev, data_seed, run_dir, callbacks=callbacks).fit(task.train)
-    return [float(v) for v in history[-1]["train_loss"]]
+    return fit_arm(models, task, ev, data_seed, run_dir, callbacks)[0]
+
+
+def fit_arm(
+    models: list[nn.Module],
+    task: LdnnTask,
+    ev: EvalSettings,
+    data_seed: int,
+    run_dir: Path | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> tuple[list[float], list[list[float]]]:
+    """:func:`train_arm` that also records every network's validation metric after each epoch
+    (:class:`~coterie.experiments.ldnn.curves.ValMetricCurve`, also in the arm's metrics.jsonl as
+    ``val_<metric>``). (last-epoch mean training loss per network, curves [network][epoch])."""
+    trainer = arm_trainer(models, task, ev, data_seed, run_dir, callbacks=[ValMetricCurve(task), *callbacks])
+    history = trainer.fit(task.train)
+    return [float(v) for v in history[-1]["train_loss"]], curves_from_history(history, task.metric_name)
 
 
 def analyse_seed(

@@ -84,12 +84,23 @@ class DataSettings(_Section):
     trajectories_per_energy: int = 8
 
 
+class ActivationsFrom(_Section):
+    """Where reused activations come from: the run directory of an earlier ``ldnn`` run (as ``coterie run`` wrote
+    it; a relative path is taken from the working directory) and the model kind whose exported tables to take."""
+
+    run: str
+    model: Literal["nn", "hnn"] = "nn"
+
+
 class LdnnConfig(ExperimentConfig):
     """Configuration of ``ldnn`` (seed 004).
 
     ``export_kind``: how learned activations are frozen — ``linear`` (the paper), ``cubic``, or ``auto`` (default:
     linear for the conventional network, cubic for the Hamiltonian network, which trains through σ'' and gets no
     hidden-bias gradient from a piecewise-linear σ; :mod:`coterie.neurons.smoothness`).
+
+    ``activations_from``: skip meta-learning and train the arms with the activation tables of an earlier ldnn run
+    (:mod:`coterie.experiments.ldnn.reuse`); fingerprinted like every numeric field (the source names the numbers).
     """
 
     experiment: Literal["ldnn"] = "ldnn"
@@ -107,6 +118,7 @@ class LdnnConfig(ExperimentConfig):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     data: DataSettings = Field(default_factory=DataSettings)
+    activations_from: ActivationsFrom | None = None
 
     @model_validator(mode="after")
     def _hamiltonian_needs_smooth_activations(self) -> LdnnConfig:

@@ -12,8 +12,9 @@ from torch import nn
 
 from coterie.experiments.artifacts import ldnn as artifacts
 from coterie.experiments.build import log_callbacks
-from coterie.experiments.ldnn.arms import analyse_seed, train_arm
+from coterie.experiments.ldnn.arms import analyse_seed, fit_arm
 from coterie.experiments.ldnn.config import LdnnConfig, export_kind, meta_config
+from coterie.experiments.ldnn.reuse import reused_activations, source_run
 from coterie.experiments.ldnn.rollouts import rollout_energies
 from coterie.experiments.ldnn.stats import compare, summary
 from coterie.experiments.ldnn.task import LdnnTask
@@ -39,9 +40,10 @@ class _MetaLog:
 
 @dataclass
 class Meta:
-    """What the meta-learning phase of one model kind produced."""
+    """What the meta-learning phase of one model kind produced (``model``/``result`` ``None``: activations reused
+    from another run, no meta-learning)."""
 
-    model: nn.Module
+    model: nn.Module | None
     result: Any
     exported: list[InterpolatedActivation]
     export_error: float
@@ -103,6 +105,15 @@ def _meta_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir) -> M
     return Meta(model, result, exported, err, task.evaluate(model, task.val))
 
 
+def _reused_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, source: dict[str, Any]) -> Meta:
+    """``activations_from``: the source run's tables instead of meta-learning (saved as this run's exported tables,
+    so ``coterie.load`` finds them; no meta-network)."""
+    exported = reused_activations(cfg, kind, source)
+    artifacts.save_learned(rundir, cfg, kind, task.dims, None, exported)
+    log.info("%s-%s: activations from %s (%s), no meta-learning", cfg.task, kind, source["run"], source["model"])
+    return Meta(None, None, exported, 0.0, float("nan"))
+
+
 def _arms(cfg: LdnnConfig, exported: list[InterpolatedActivation]) -> dict[str, Any]:
     arms: dict[str, Any] = {f"type{k + 1}": [e] for k, e in enumerate(exported)}
     arms["mix"] = list(exported)
@@ -123,7 +134,7 @@ def _arms_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, meta
             seed_everything(sd)  # seed s: the same initial weights in every arm
             models.append(task.build(kind, act).to(task.device))
         run_dir = rundir.path / "arms" / f"{cfg.task}-{kind}-{arm}"
-        train_losses = train_arm(models, task, ev, init_seeds[0], run_dir, callbacks=log_callbacks(cfg, run_dir))
+        train_losses, curves = fit_arm(models, task, ev, init_seeds[0], run_dir, callbacks=log_callbacks(cfg, run_dir))
         for s, model in enumerate(models):
             rec, density = analyse_seed(model, task, an, s, hessian_data)
             records.add(arm, rec, task.metric_name, cfg.hidden[0])
@@ -131,8 +142,9 @@ def _arms_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, meta
                 records.densities[arm] = density
             if arm == "mix" and s == 0:
                 records.trained_mix = model
+            curve = {f"val_{task.metric_name}_curve": curves[s]}  # after each epoch (the plateau rule reads it)
             rundir.log_metrics(
-                {"phase": "eval", "model": kind, "arm": arm, "seed": s, "train_loss": train_losses[s], **rec}
+                {"phase": "eval", "model": kind, "arm": arm, "seed": s, "train_loss": train_losses[s], **rec, **curve}
             )
         artifacts.save_arm(rundir, cfg, kind, task.dims, arm, act, meta.exported, models)
         log.info("%s-%s %s: mean val %s %.4g", cfg.task, kind, arm, task.metric_name, np.mean(records.metric[arm]))
@@ -142,21 +154,10 @@ def _arms_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, meta
 def _results(cfg: LdnnConfig, task: LdnnTask, meta: Meta, rec: ArmRecords) -> dict[str, Any]:
     higher = task.higher_is_better
     pures = [f"type{k + 1}" for k in range(cfg.num_types)]
-    h = meta.result.history
     return {
         "metric": task.metric_name,
         "higher_is_better": higher,
-        "meta": {
-            "first_inner_loss": h[0]["inner_loss"],
-            "last_inner_loss": h[-1]["inner_loss"],
-            "meta_network_val": meta.val,
-            "export_max_abs_error_on_range": meta.export_error,
-            "outer_steps_run": len(h),
-            "stopped": meta.result.stopped,
-            "best_outer_step": meta.result.best_step,
-            "inner_loss_curve": [r["inner_loss"] for r in h],
-            "val_loss_curve": [r["val_loss"] for r in h if "val_loss" in r],
-        },
+        "meta": _meta_record(meta),
         "val": {a: summary(v) for a, v in rec.metric.items()},
         "test": {a: summary(v) for a, v in rec.test.items()},
         "participation_r": {a: summary(v) for a, v in rec.ratio.items()},
@@ -169,10 +170,31 @@ def _results(cfg: LdnnConfig, task: LdnnTask, meta: Meta, rec: ArmRecords) -> di
     }
 
 
-def run_model(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir) -> dict[str, Any]:
-    """Meta-learn, export, compare arms and analyse for one model kind (``nn`` or ``hnn``)."""
+def _meta_record(meta: Meta) -> dict[str, Any] | None:
+    """results.json's ``meta`` section; ``None`` when the activations were reused (no meta-learning here)."""
+    if meta.result is None:
+        return None
+    h = meta.result.history
+    return {
+        "first_inner_loss": h[0]["inner_loss"],
+        "last_inner_loss": h[-1]["inner_loss"],
+        "meta_network_val": meta.val,
+        "export_max_abs_error_on_range": meta.export_error,
+        "outer_steps_run": len(h),
+        "stopped": meta.result.stopped,
+        "best_outer_step": meta.result.best_step,
+        "inner_loss_curve": [r["inner_loss"] for r in h],
+        "val_loss_curve": [r["val_loss"] for r in h if "val_loss" in r],
+    }
+
+
+def run_model(
+    cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Meta-learn (or, with ``source``, reuse another run's tables), export, compare arms and analyse for one model
+    kind (``nn`` or ``hnn``)."""
     tag = f"{cfg.task}-{kind}"
-    meta = _meta_phase(cfg, task, kind, rundir)
+    meta = _meta_phase(cfg, task, kind, rundir) if source is None else _reused_phase(cfg, task, kind, rundir, source)
     records = _arms_phase(cfg, task, kind, rundir, meta)
     figures.save_arm_figures(
         rundir, tag, records.metric, records.ratio, records.densities, task.metric_name, task.higher_is_better
@@ -193,6 +215,10 @@ def run_model(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir) -> dic
 )
 def run(cfg: LdnnConfig, rundir: RunDir) -> dict[str, Any]:
     """Meta-learn N_T activation types, export them, and compare pure / mixed / baseline networks over seeds."""
+    source = source_run(cfg) if cfg.activations_from is not None else None  # bad source: InputError, before work
+    if source is not None:
+        for kind in cfg.models:
+            reused_activations(cfg, kind, source)
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     task = LdnnTask(cfg, device)
@@ -201,6 +227,8 @@ def run(cfg: LdnnConfig, rundir: RunDir) -> dict[str, Any]:
     if task.traj is not None:
         figures.save_orbits(rundir, cfg.task, task.traj)
     results: dict[str, Any] = {"task": cfg.task, "sizes": sizes}
+    if source is not None:  # summarise.py --collect reads its task as the runs' activation source
+        results["activations_from"] = {k: source[k] for k in ("run", "model", "task", "fingerprint")}
     for kind in cfg.models:
-        results[kind] = run_model(cfg, task, kind, rundir)
+        results[kind] = run_model(cfg, task, kind, rundir, source)
     return results
