@@ -501,6 +501,7 @@ def stability_rows(df: pd.DataFrame) -> list[dict[str, object]]:
                 moved = bc0 is not None and (bc is None or bc < bc0)
                 steps = grid_steps(bs, bs0)
                 ok = "as expected" if moved and steps <= 1 else "not as expected"
+                ok = "n/a (exact eq. (1) has no collapse on the grid)" if bc0 is None else ok
                 row["expectation (log floor)"] = (
                     f"{ok}: β_c exact {'none' if bc0 is None else f'{bc0:g}'}, "
                     f"β*_neg exact {bs0:g} ({steps} grid steps)"
@@ -560,7 +561,8 @@ def report_readings(here: Path = HERE) -> None:
     arms = {arm: read_csv(here / arm / "runs.csv") for arm in PREREGISTERED_N}
     S.out('## Readings (README "Hypotheses": each criterion applied literally by readings.py)\n')
     for arm, df in arms.items():
-        got = [] if df is None else sorted(int(n) for n in S.variants(df).get("exact eq. (1)", df)["N"].unique())
+        exact = None if df is None else S.variants(df).get("exact eq. (1)")
+        got = [] if exact is None else sorted(int(n) for n in exact["N"].unique())
         missing = [n for n in PREREGISTERED_N[arm] if n not in got]
         state = "complete" if not missing else f"incomplete, missing N = {missing}: readings provisional"
         state = f"no {arm}/runs.csv" if df is None else state
