@@ -113,11 +113,30 @@ def test_reuse_trains_the_arms_with_exactly_the_source_tables(source: Path, tmp_
     evals = [x for x in lines if x["phase"] == "eval"]
     assert len(evals) == 3 * 2 and all(len(x["val_mse_curve"]) >= 1 for x in evals)
     assert all(x["val_mse_curve"][-1] == x["val_mse"] for x in evals)
+    _collected(source, out, tmp_path)
     # the source is fingerprinted: the same run directory refuses another source
     other = LdnnConfig.model_validate(_reuse_raw(tmp_path / "elsewhere"))
     assert numeric_config(other.model_dump(mode="json"))["activations_from"]["run"] == str(tmp_path / "elsewhere")
     with pytest.raises(RunDirMismatch, match="activations_from"):
         guard_run_dir(other, out)
+
+
+def _collected(source: Path, reuse: Path, tmp_path: Path) -> None:
+    """summarise.py --collect on the source and the reuse run: the reuse rows' source is the source run's task, only
+    the source has a meta-learning row, and curves.csv holds every arm x seed curve with its epochs."""
+    import csv
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("summarise", ROOT / "docs/results/learned-diversity/summarise.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(["--collect", str(source), str(reuse), "--runs", str(tmp_path / "runs.csv")])
+    runs = list(csv.DictReader((tmp_path / "runs.csv").open()))
+    assert {(r["task"], r["source"]) for r in runs} == {("mnist1d", "mnist1d"), ("vanderpol", "mnist1d")}
+    assert [r["task"] for r in csv.DictReader((tmp_path / "meta.csv").open())] == ["mnist1d"]
+    curves = list(csv.DictReader((tmp_path / "curves.csv").open()))
+    assert len(curves) == len(runs) == 4 * 1 + 3 * 2
+    assert all(len(r["val_curve"].split()) == int(r["epochs"]) >= 1 for r in curves)
 
 
 def test_reuse_into_a_hamiltonian_network_keeps_the_samples_with_a_cubic_spline(source: Path) -> None:

@@ -3,6 +3,7 @@
 .venv/bin/python docs/results/learned-diversity/summarise.py                 # print the README's tables and verdicts
 .venv/bin/python docs/results/learned-diversity/summarise.py --collect RUN_DIR...   # (re)build runs.csv + meta.csv
 .venv/bin/python docs/results/learned-diversity/summarise.py --pilot         # the pilot table and cost arithmetic
+.venv/bin/python docs/results/learned-diversity/summarise.py --plot-curves DIR   # curves-*.png from curves.csv
 
 runs.csv: one row per task × model × width × source × arm × seed with ``task``, ``arm``, ``seed``, ``val_metric``,
 ``test_metric``, ``metric`` (accuracy | mse) and the analysis columns ``model`` (nn | hnn), ``width`` (hidden
@@ -11,6 +12,9 @@ neurons), ``source`` (the task whose meta-learned activations the learned arms u
 
 Pre-registered test (README): in each setting, mix against every other arm, two-sided Wilcoxon signed-rank on the
 per-seed differences of ``val_metric`` (exact for n ≤ 50 without ties), Holm-corrected over those arms.
+
+curves.csv (``--collect``, from the runs' per-epoch validation curves): the plateau epoch of every arm × seed by the
+README's rule and the curve itself; ``summarise.py`` prints the convergence table from it (study_curves.py).
 """
 
 from __future__ import annotations
@@ -203,6 +207,24 @@ def _cross_settings(sets: dict[tuple, dict[str, dict[int, dict[str, Any]]]]) -> 
             out(f"\n- reuse on {task} ({model}, activations from {source}), reused mix " + "; ".join(parts))
 
 
+def _curves_module() -> Any:
+    """study_curves.py next to this file (loaded by path: this script is run as a file, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ldnn_study_curves", HERE / "study_curves.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _source(res: dict[str, Any]) -> str:
+    """The task whose activations a run's learned arms use: ``activations_from``'s task (a reuse run), else its own."""
+    src = res.get("activations_from")
+    if isinstance(src, dict):
+        return src["task"]
+    return src or res["task"]
+
+
 def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """runs.csv rows (from metrics.jsonl's per-seed eval records) and meta.csv rows (from results.json) of a run."""
     import yaml
@@ -210,7 +232,7 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     res = json.loads((run / "results.json").read_text())
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     width = int(cfg.get("hidden", [100])[0])
-    source = res.get("activations_from") or res["task"]
+    source = _source(res)
     rows, metas = [], []
     for line in (run / "metrics.jsonl").read_text().splitlines():
         rec = json.loads(line)
@@ -223,7 +245,7 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
                      "hessian_trace": rec.get("hessian_trace", ""),
                      "near_zero_fraction": rec.get("near_zero_fraction", "")})
     for model in ("nn", "hnn"):
-        if model in res:
+        if model in res and res[model].get("meta"):  # a reuse run has no meta-learning of its own (meta: null)
             m = res[model]["meta"]
             vc = m.get("val_loss_curve") or [float("nan")]
             metas.append({"task": res["task"], "model": model, "outer_steps_run": m.get("outer_steps_run", ""),
@@ -235,18 +257,26 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 def collect(runs: list[Path], dest: Path) -> None:
-    """Write runs.csv and meta.csv into ``dest`` from the given ldnn run directories."""
-    rows, metas = [], []
+    """Write runs.csv, meta.csv and curves.csv into ``dest`` from the given ldnn run directories."""
+    import yaml
+
+    curves = _curves_module()
+    rows, metas, curve_rows = [], [], []
     for run in runs:
         r, m = _collect_one(run)
         rows += r
         metas += m
+        res = json.loads((run / "results.json").read_text())
+        width = int(yaml.safe_load((run / "config.yaml").read_text()).get("hidden", [100])[0])
+        curve_rows += curves.curve_rows(run, res, width, _source(res))
+    curves.write_curves(curve_rows, dest / "curves.csv")
     for name, cols, data in (("runs.csv", COLUMNS, rows), ("meta.csv", META_COLUMNS, metas)):
         with (dest / name).open("w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=cols)
             w.writeheader()
             w.writerows(data)
-    out(f"wrote {len(rows)} rows to {dest / 'runs.csv'} and {len(metas)} to {dest / 'meta.csv'}")
+    out(f"wrote {len(rows)} rows to {dest / 'runs.csv'}, {len(metas)} to {dest / 'meta.csv'} and "
+        f"{len(curve_rows)} curves to {dest / 'curves.csv'}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -254,8 +284,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--collect", nargs="+", metavar="RUN_DIR", help="build runs.csv/meta.csv from ldnn run dirs")
     p.add_argument("--runs", default=str(HERE / "runs.csv"), help="runs.csv to read (default: the committed one)")
     p.add_argument("--pilot", action="store_true", help="print the pilot table and cost arithmetic")
+    p.add_argument("--plot-curves", metavar="DIR", help="write curves-*.png (mean ± sd per arm) from curves.csv")
     a = p.parse_args(argv)
-    if a.collect:
+    if a.plot_curves:
+        for path in _curves_module().plot_curves(Path(a.runs).parent / "curves.csv", Path(a.plot_curves)):
+            out(f"wrote {path}")
+    elif a.collect:
         collect([Path(r) for r in a.collect], Path(a.runs).parent)
     elif a.pilot:
         from pilot_report import pilot_report
@@ -266,6 +300,8 @@ def main(argv: list[str] | None = None) -> None:
         if not runs.exists():
             sys.exit(f"no {runs}: the study has not been collected yet (run the study configs, then --collect)")
         report(read_runs(runs), runs.parent / "meta.csv")
+        if (runs.parent / "curves.csv").exists():
+            _curves_module().convergence_report(runs.parent / "curves.csv", out)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ Validation and test splits are disjoint from training and from each other (physi
 trajectory). Nothing is selected on either: hyper-parameters are fixed in the config. The headline comparison is on
 validation (as the paper's figures); test numbers are reported alongside.
 
+Every arm × seed logs its validation metric after each epoch (:mod:`.curves`; the run's metrics.jsonl eval records
+carry ``val_<metric>_curve``), for the study's plateau rule; nothing is selected on it. ``activations_from: {run:
+RUN_DIR, model: nn}`` skips step 1 and trains the arms with an earlier ldnn run's exported tables (:mod:`.reuse`).
+
 For Hénon–Heiles ``models: [nn, hnn]`` runs the whole pipeline twice, for the conventional network (eq. 5) and the
 Hamiltonian network (eq. 6), each meta-learning its own activations.
 
@@ -30,7 +34,8 @@ meta-learned network), ``-activations.safetensors`` (the exported interpolation 
 [InterpolatedActivation], "arms": {arm: [nn.Module per seed]}}}`` in eval mode (``which``: final or best, the same).
 
 Modules: :mod:`.config` (the sections), :mod:`.task` (data, loss, metric), :mod:`.arms` (training through the
-Trainer, per-seed analysis), :mod:`.stats`, :mod:`.rollouts`, :mod:`.run`; figures in :mod:`coterie.report.ldnn`.
+Trainer, per-seed analysis), :mod:`.curves`, :mod:`.reuse`, :mod:`.stats`, :mod:`.rollouts`, :mod:`.run`; figures
+in :mod:`coterie.report.ldnn`.
 """
 
 from coterie.experiments.ldnn.config import LdnnConfig
