@@ -68,3 +68,17 @@ def test_curves_csv_round_trip_and_convergence(tmp_path: Path) -> None:
     assert "| mnist1d | nn | 100 | mnist1d | relu | 2 | 40 | 1 [1, 1] | 1 | **no** |" in buf.getvalue()
     (png,) = c.plot_curves(tmp_path / "curves.csv", tmp_path / "fig")
     assert png.name == "curves-mnist1d-nn-w100-from-mnist1d.png" and png.stat().st_size > 1000
+
+
+def test_eval_records_keep_the_last_record_of_a_resumed_run(tmp_path: Path) -> None:
+    c = _curves()
+    recs = [
+        {"phase": "meta", "model": "nn", "val_loss": 1.0},
+        {"phase": "eval", "model": "nn", "arm": "mix", "seed": 0, "val_mse": 3.0},
+        {"phase": "eval", "model": "nn", "arm": "mix", "seed": 1, "val_mse": 4.0},
+        {"phase": "eval", "model": "nn", "arm": "mix", "seed": 0, "val_mse": 5.0},  # logged again after a resume
+        {"phase": "eval", "model": "hnn", "arm": "mix", "seed": 0, "val_mse": 6.0},
+    ]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    got = [(r["model"], r["seed"], r["val_mse"]) for r in c.eval_records(tmp_path)]
+    assert got == [("nn", 0, 5.0), ("nn", 1, 4.0), ("hnn", 0, 6.0)]

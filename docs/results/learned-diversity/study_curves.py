@@ -39,13 +39,23 @@ def plateau_epoch(curve: list[float], metric: str, patience: int = PATIENCE) -> 
     return None
 
 
-def curve_rows(run: Path, res: dict[str, Any], width: int, source: str) -> list[dict[str, Any]]:
-    """curves.csv rows of one ldnn run directory (its metrics.jsonl eval records that carry a curve)."""
-    rows = []
+def eval_records(run: Path) -> list[dict[str, Any]]:
+    """The per-seed eval records of a run's metrics.jsonl, the last one per (model, arm, seed): a run resumed after
+    an interruption logs its finished arms' records again."""
+    last: dict[tuple, dict[str, Any]] = {}
     for line in (run / "metrics.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        if rec.get("phase") != "eval":
+        if not line.strip():
             continue
+        rec = json.loads(line)
+        if rec.get("phase") == "eval":
+            last[(rec["model"], rec["arm"], rec["seed"])] = rec
+    return list(last.values())
+
+
+def curve_rows(run: Path, res: dict[str, Any], width: int, source: str) -> list[dict[str, Any]]:
+    """curves.csv rows of one ldnn run directory (its eval records that carry a curve)."""
+    rows = []
+    for rec in eval_records(run):
         metric = res[rec["model"]]["metric"]
         curve = rec.get(f"val_{metric}_curve")
         if not curve:

@@ -234,10 +234,7 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     width = int(cfg.get("hidden", [100])[0])
     source = _source(res)
     rows, metas = [], []
-    for line in (run / "metrics.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        if rec.get("phase") != "eval":
-            continue
+    for rec in _curves_module().eval_records(run):  # the last record per (model, arm, seed): resumed runs repeat
         metric = res[rec["model"]]["metric"]
         rows.append({"task": res["task"], "model": rec["model"], "width": width, "source": source, "arm": rec["arm"],
                      "seed": rec["seed"], "metric": metric, "val_metric": rec[f"val_{metric}"],
