@@ -11,7 +11,7 @@ import json
 
 import pytest
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Subset, TensorDataset
 
 from coterie import Ensemble, Independent, Trainer, objectives
 from coterie.attacks import fgsm, pgd, whitebox_accuracy
@@ -120,6 +120,14 @@ def test_dataset_through_pinned_loader_equals_tensors_on_cuda():
     loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, pin_memory=True)
     user, _ = _run(_mlp("auto"), Independent, loader, "cuda")
     assert user[-1]["val_ens_acc_mean"] > 0.5
+
+
+def test_item_dataset_through_worker_slots_equals_tensors_on_cuda():
+    """A per-item Dataset (a Subset, not indexed in memory) with a loader worker: shared-memory slots, pinned copies."""
+    x, y = _mlp_data()
+    ref, _ = _run(_mlp("auto"), Independent, (x, y), "cuda")
+    got, _ = _run(_mlp("auto"), Independent, Subset(TensorDataset(x, y), range(len(x))), "cuda", loader_workers=1)
+    _close(ref, got, atol=1e-6)
 
 
 def test_augmentation_on_cuda_equals_cpu():

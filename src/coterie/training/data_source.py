@@ -4,7 +4,10 @@
   :mod:`coterie.training.batch_order` (the fast path; its numbers are those of every earlier release).
 - a map-style :class:`torch.utils.data.Dataset` yielding (x, y): the same seeded index order, fetched and collated
   by a :class:`~torch.utils.data.DataLoader` (``workers`` processes, pinned memory on CUDA), so resume is exact. A
-  ``TensorDataset`` of two tensors is indexed in memory directly (the same batches, without per-item fetching).
+  ``TensorDataset`` of two tensors is indexed in memory directly (the same batches, without per-item fetching). A
+  Dataset with ``__getitems__`` (PyTorch's batched-fetch protocol) is asked for whole batches. Worker processes
+  return batches through reusable shared-memory slots (:mod:`coterie.training.slot_loading`), not a new
+  shared-memory segment per batch; the batches are the same whichever way they are loaded.
 - a :class:`~torch.utils.data.DataLoader` or any re-iterable of (x, y) batches: used as it is, in its own order;
   the Trainer cannot choose or replay that order, so ``per_member``, ``bootstrap`` and a mid-run resume's batch
   order are not available (resume restarts at the epoch boundary, and says so). On CUDA, give it
@@ -24,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, Tens
 
 from coterie.data.dataset import TensorData
 from coterie.training.batch_order import DataOrder, epoch_order, order_batches
+from coterie.training.slot_loading import PREFETCH, SlotDataset, SlotJob, collate_as_is, make_slots, take
 
 Batch = tuple[Tensor, Tensor]
 ALLOWED = "(x, y) tensors, TensorData, a torch Dataset of (x, y) items, or a DataLoader / re-iterable of (x, y) batches"
@@ -94,14 +98,14 @@ class TensorSource:
             yield self.x[i : i + batch_size], self.y[i : i + batch_size]
 
 
-class _EpochBatches(Sampler[list[int]]):
+class _EpochBatches(Sampler[Any]):
     """A batch sampler whose batches the Trainer sets before each epoch (kept across epochs, so persistent workers
     survive)."""
 
     def __init__(self) -> None:
-        self.batches: list[list[int]] = []
+        self.batches: list[Any] = []  # index lists, or SlotJobs with workers
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.batches)
 
     def __len__(self) -> int:
@@ -121,9 +125,11 @@ class DatasetSource:
         if n == 0:
             raise ValueError("the training data is empty")
         self.dataset, self.n, self.workers, self.pin = dataset, n, workers, pin_memory
-        self.first = check_pair(dataset[0], f"items of {type(dataset).__name__}")
+        self._first_item = dataset[0]  # as the Dataset gives it: the slots take default_collate's dtypes
+        self.first = check_pair(self._first_item, f"items of {type(dataset).__name__}")
         self._sampler = _EpochBatches()
         self._loader: DataLoader | None = None
+        self._slots: tuple[Tensor, Tensor] = (torch.empty(0), torch.empty(0))
 
     def first_input(self) -> Tensor:
         return self.first[0].unsqueeze(0)
@@ -134,24 +140,45 @@ class DatasetSource:
         targets = getattr(self.dataset, "targets", None)
         return torch.as_tensor(targets) if targets is not None else None
 
-    def _loader_for_training(self) -> DataLoader:
-        if self._loader is None:
+    def _loader_for_training(self, capacity: int) -> DataLoader:
+        """Built once (its workers persist across epochs). With workers, batches come back through shared-memory
+        slots sized for ``capacity`` items (see :mod:`coterie.training.slot_loading`)."""
+        if self._loader is None and self.workers > 0:
+            self._slots = make_slots(self._first_item, self.workers * PREFETCH + 1, capacity)
             self._loader = DataLoader(
-                self.dataset,
+                SlotDataset(self.dataset, *self._slots),
                 batch_sampler=self._sampler,
                 num_workers=self.workers,
-                pin_memory=self.pin,
-                persistent_workers=self.workers > 0,
+                collate_fn=collate_as_is,
+                persistent_workers=True,
+                prefetch_factor=PREFETCH,
             )
+        elif self._loader is None:
+            self._loader = DataLoader(self.dataset, batch_sampler=self._sampler, pin_memory=self.pin)
         return self._loader
 
+    def _unpack(self, got: Any) -> Batch:
+        if self.workers == 0:
+            return check_pair(got, "batches")
+        if got[0] == "slot":
+            return take(got[1], got[2], *self._slots, pin=self.pin)
+        xb, yb = check_pair(got[1], "batches")  # items that did not fit the slots, collated by default_collate
+        return (xb.pin_memory(), yb.pin_memory()) if self.pin else (xb, yb)
+
     def train_batches(self, epoch: int, plan: BatchPlan) -> Iterator[Batch]:
+        """Batches (B, ...), (B,) in shared order, (N, B, ...), (N, B) per member: the indexed path's batches."""
         order = epoch_order(self.n, plan.seed, epoch, plan.order, plan.bootstrap, plan.members)
         batches = list(order_batches(order, plan.batch_size))
         if plan.max_steps is not None:
             batches = batches[: plan.max_steps]
-        self._sampler.batches = [b.reshape(-1).tolist() for b in batches]
-        for idx, (xb, yb) in zip(batches, self._loader_for_training()):
+        loader = self._loader_for_training(max((b.numel() for b in batches), default=1))
+        if self.workers > 0:
+            count = self._slots[0].shape[0]
+            self._sampler.batches = [SlotJob(j % count, b.reshape(-1).tolist()) for j, b in enumerate(batches)]
+        else:
+            self._sampler.batches = [b.reshape(-1).tolist() for b in batches]
+        for idx, got in zip(batches, loader):
+            xb, yb = self._unpack(got)
             yield xb.view(*idx.shape, *xb.shape[1:]), yb.view(*idx.shape, *yb.shape[1:])
 
     def eval_batches(self, batch_size: int) -> Iterator[Batch]:

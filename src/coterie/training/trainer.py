@@ -116,7 +116,11 @@ class Trainer:
         augment: ``aug(x, generator) -> x`` applied to training batches only, on the device, with a CPU generator
             seeded by (seed, epoch) (e.g. :func:`coterie.data.augment.build_augment`); never to validation.
         amp: ``off``, ``bf16`` or ``fp16`` (CUDA only; loss-scaled) mixed precision for the training step.
-        loader_workers: worker processes that load a map-style Dataset's batches (0: in this process).
+        loader_workers: worker processes that load a map-style Dataset's batches (0, the default: in this process).
+            In-process loading is the default because fetching an in-memory item costs microseconds while a worker
+            process takes CPU from the training threads on a small machine (2 cores: in process 1.0-1.05x the
+            tensor path, one worker 1.03-1.1x; docs/performance.md). Raise it when items are slow to produce
+            (decoded from disk) and the machine has cores to spare. The batches are the same either way.
     """
 
     ensemble: Ensemble
