@@ -6,7 +6,8 @@ augmentation costs little next to the training step.
 
 (a) as in-memory tensors (the Trainer's indexed path);
 (b) as a map-style Dataset, which the Trainer serves in the same seeded order through a DataLoader with ``--workers``
-    worker processes (pinned memory on CUDA) — target: within 1.15× of (a);
+    worker processes (batches back through shared-memory slots, coterie/training/slot_loading.py; pinned memory on
+    CUDA) — target: within 1.15× of (a);
 (b0) as (b) with the items loaded in the training process (``loader_workers=0``; information: on a machine with
     few cores a worker process competes with the training threads);
 (b') as a user's ``DataLoader(dataset, shuffle=True, num_workers=--workers)`` (information);
