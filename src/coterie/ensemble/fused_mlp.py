@@ -23,6 +23,7 @@ use the autograd path), first-order gradients. A second backward through it (cre
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -125,11 +126,17 @@ def fused_relu_mlp(members: Sequence[nn.Module], h0: Tensor) -> Tensor:
     In eager mode the members' parameters are packed first (:func:`coterie.ensemble.packing.pack_members`, once;
     afterwards a pointer check per parameter), so the stacked weights are read in place.
     """
-    first = members[0]
-    layers = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
-    names = [f"{layer}.weight" for layer in layers] + [f"{layer}.bias" for layer in layers]
+    names = _parameter_names(members[0].depth)
+    n_layers = len(names) // 2
     if torch.compiler.is_compiling():  # a compiled graph stacks; the pack's pointer checks would break the graph
         params = [m.get_parameter(name) for name in names for m in members]
-        return FusedReluMLP.apply(h0, len(layers), None, *params)
+        return FusedReluMLP.apply(h0, n_layers, None, *params)
     pack = packing.pack_members(members, names)
-    return FusedReluMLP.apply(h0, len(layers), pack.packs, *[p for ps in pack.params for p in ps])
+    return FusedReluMLP.apply(h0, n_layers, pack.packs, *pack.flat)
+
+
+@functools.cache
+def _parameter_names(depth: int) -> tuple[str, ...]:
+    """The weights, then the biases, of an MLP with ``depth`` hidden layers: fc1..fc{depth}, head."""
+    layers = [f"fc{k}" for k in range(1, depth + 1)] + ["head"]
+    return tuple(f"{layer}.weight" for layer in layers) + tuple(f"{layer}.bias" for layer in layers)

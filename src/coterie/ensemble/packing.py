@@ -24,6 +24,7 @@ the members when ``fit`` ends (:func:`unpack_members`), so a trained ensemble ha
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,11 @@ class ParameterPack:
     params: list[list[nn.Parameter]]
     packs: list[Tensor]
     ptrs: list[list[int]]
+
+    @functools.cached_property
+    def flat(self) -> tuple[nn.Parameter, ...]:
+        """Every packed parameter, pack by pack (``params`` flattened; made once: a pack never changes)."""
+        return tuple(p for ps in self.params for p in ps)
 
     def intact(self) -> bool:
         """True while every parameter's storage is still its slice of the pack."""

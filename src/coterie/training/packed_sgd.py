@@ -31,18 +31,19 @@ def _packed_view(tensors: list[Tensor], like: Tensor) -> Tensor | None:
     autograd stored from the fused backward's views pass (they are detached aliases of one (N, *shape) gradient).
     """
     first = tensors[0]
-    base = first._base  # the fused backward's (N, *shape) gradient, when autograd kept its views
+    n = len(tensors)
     step = first.numel() * first.element_size()
     ptr = first.data_ptr()
-    storage = first.untyped_storage()
-    if ptr + len(tensors) * step > storage.data_ptr() + storage.nbytes():
+    if list(map(Tensor.data_ptr, tensors)) != list(range(ptr, ptr + n * step, step)):
         return None
-    if [t.data_ptr() for t in tensors] != list(range(ptr, ptr + len(tensors) * step, step)):
+    if not all(map(Tensor.is_contiguous, tensors)):
         return None
-    if not all(t.is_contiguous() for t in tensors):
-        return None
+    base = first._base  # the fused backward's (N, *shape) gradient, when autograd kept its views
     if base is not None and base.data_ptr() == ptr and base.shape == like.shape and base.is_contiguous():
-        return base
+        return base  # spans exactly the N tensors (same start, N slices of their size): no storage check needed
+    storage = first.untyped_storage()
+    if ptr + n * step > storage.data_ptr() + storage.nbytes():
+        return None
     return first.as_strided(like.shape, like.stride(), first.storage_offset())
 
 
