@@ -6,7 +6,9 @@ Never slower than the vmap recipe. Baselines (baselines.py): the *competent loop
 vectorised over members, one fused SGD), the *vmap recipe* of PyTorch's model-ensembling tutorial
 (stack_module_state + vmap(functional_call)), and the *naive loop* (one optimiser per member, the loss summed member
 by member) for information. All do the same math as coterie (the others' probabilities detached). The last column of
-the (a) rows reads coterie's step as a multiple of its matrix products alone (the floor).
+the (a) rows reads coterie's step as a multiple of its matrix products alone (the floor), and of the same step written
+by hand with no autograd (the ceiling, _ceiling.py): competent loop ÷ ceiling bounds what any step that keeps
+coterie's interface (member leaves, objective, optimiser) can reach.
 
 Two timing regimes, both interleaved round by round so machine noise hits every method alike (``_timing.compare``):
 the first table is the steady state of a training loop (each round runs a method several times in a row and times
@@ -29,6 +31,7 @@ from coterie import Ensemble
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _bench import MLP_KW, colearning_case, setup
+from _ceiling import HandwrittenStep
 from _timing import compare, table
 from baselines import competent_loop_step, vmap_step
 
@@ -91,19 +94,25 @@ def main() -> None:
     if failed is None:
         fns["compiled"] = compiled
     floor = gemm_floor(10, x1, (40, 100, 100, 10))  # steady-state table only: it has no cold-cache counterpart
-    t = compare({**fns, "floor": floor}, rounds=8 if args.quick else 20, warmup=5, block=4)
+    members = list(Ensemble.from_factory("mlp", 10, seed=0, executor="loop", **MLP_KW).to(dev).members)
+    ceiling = HandwrittenStep(members, -0.5 / 10, x1, y1)  # the step with no autograd and no library (_ceiling.py)
+    t = compare({**fns, "floor": floor, "ceiling": ceiling}, rounds=8 if args.quick else 20, warmup=5, block=4)
     cold = compare(fns, rounds=20 if args.quick else 60, warmup=0)
     rows = ratio_rows("(a) 10 × MLP, coterie (fused)", t, "fused", "≥ 1.8×")
     rows_cold = ratio_rows("(a) 10 × MLP, coterie (fused)", cold, "fused", "-")
     if "compiled" in t:
         rows.append(("(a) fused + torch.compile vs competent loop", t["competent"], t["compiled"], "-"))
     floor_row = ("(a) coterie step ÷ its matrix products alone", t["fused"], t["floor"], "floor = 1×")
+    ceiling_rows = [
+        ("(a) ceiling: competent loop vs hand-written step", t["competent"], t["ceiling"], "bound"),
+        ("(a) coterie step ÷ hand-written step (no autograd)", t["fused"], t["ceiling"], "ceiling = 1×"),
+    ]
     x2, y2 = torch.rand(b, 3, 32, 32).to(dev), torch.randint(0, 10, (b,)).to(dev)
     loop2, auto2, _ = colearning_case("lenet5", 5, x2, y2)
     fns2 = {"loop": loop2, **baselines("lenet5", 5, x2, y2), "auto": auto2}
     t2 = compare(fns2, rounds=3 if args.quick else 6, warmup=1, block=3)
     cold2 = compare(fns2, rounds=4 if args.quick else 10, warmup=0)
-    rows += [floor_row, *ratio_rows("(b) 5 × LeNet-5, coterie (fused)", t2, "auto", "≥ 1.1×")]
+    rows += [floor_row, *ceiling_rows, *ratio_rows("(b) 5 × LeNet-5, coterie (fused)", t2, "auto", "≥ 1.1×")]
     rows_cold += ratio_rows("(b) 5 × LeNet-5, coterie (fused)", cold2, "auto", "-")
     print(table("co-learning step, batch 512: plain-PyTorch baselines vs coterie, steady state", rows))
     print()
