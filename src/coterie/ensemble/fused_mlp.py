@@ -126,13 +126,13 @@ def fused_relu_mlp(members: Sequence[nn.Module], h0: Tensor) -> Tensor:
     In eager mode the members' parameters are packed first (:func:`coterie.ensemble.packing.pack_members`, once;
     afterwards a pointer check per parameter), so the stacked weights are read in place.
     """
-    names = _parameter_names(members[0].depth)
-    n_layers = len(names) // 2
     if torch.compiler.is_compiling():  # a compiled graph stacks; the pack's pointer checks would break the graph
+        names = _parameter_names.__wrapped__(members[0].depth)  # dynamo traces through caches (and warns)
         params = [m.get_parameter(name) for name in names for m in members]
-        return FusedReluMLP.apply(h0, n_layers, None, *params)
+        return FusedReluMLP.apply(h0, len(names) // 2, None, *params)
+    names = _parameter_names(members[0].depth)
     pack = packing.pack_members(members, names)
-    return FusedReluMLP.apply(h0, n_layers, pack.packs, *pack.flat)
+    return FusedReluMLP.apply(h0, len(names) // 2, pack.packs, *pack.flat)
 
 
 @functools.cache
