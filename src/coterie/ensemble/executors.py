@@ -319,11 +319,11 @@ def fused_mlp_forward(members: Sequence[nn.Module], x: Tensor, shared_stats: boo
     else:  # (N, B, D), member i's statistics on slice i
         mean = torch.stack([m.input_mean for m in members])
         xn = (x.unsqueeze(0) - mean) / torch.stack([m.input_std for m in members])
-    linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
     autocast = torch.is_autocast_enabled(x.device.type)  # the hand-written backward expects one dtype throughout
     if torch.is_grad_enabled() and not x.requires_grad and not autocast and relu_mlp_supported(first):
         # Training: the hand-written backward (fused_mlp.py) — the same numbers, fewer copies and buffers.
         return fused_relu_mlp(members, xn)
+    linears = [f"fc{k}" for k in range(1, first.depth + 1)] + ["head"]
     h: Tensor | None = None
     for k, name in enumerate(linears):
         w = torch.stack([getattr(m, name).weight for m in members])  # (N, out, in)
