@@ -213,8 +213,15 @@ def variants(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Exact eq. (1) (no log floor) and each log-floor variant."""
     lf = df["log_floor"] if "log_floor" in df else pd.Series(np.nan, index=df.index)
     res = {"exact eq. (1)": df[lf.isna()]}
+    exact = res["exact eq. (1)"]
     for v in sorted(lf.dropna().unique()):
-        res[f"log_floor {v:g}"] = df[lf == v]
+        g = df[lf == v]
+        # a sub-grid without β = 0 takes the exact runs' β = 0 of its N and seeds: at β = 0 the coupling term (and
+        # so its floor) vanishes, so those runs are the floor variant's own baseline
+        if not (g.beta == 0).any():
+            base = exact[(exact.beta == 0) & exact["N"].isin(set(g["N"])) & exact.seed.isin(set(g.seed))]
+            g = pd.concat([g, base.assign(log_floor=v)], ignore_index=True)
+        res[f"log_floor {v:g}"] = g
     return {k: v for k, v in res.items() if len(v)}
 
 
