@@ -59,7 +59,7 @@ def test_curves_csv_round_trip_and_convergence(tmp_path: Path) -> None:
     ]  # fmt: skip
     c.write_curves(rows, tmp_path / "curves.csv")
     sets = c.read_curves(tmp_path / "curves.csv")
-    arms = sets[("mnist1d", "nn", 100, "mnist1d")]
+    arms = sets[("mnist1d", "nn", 100, "mnist1d", 40)]
     assert arms["mix"][1]["curve"].tolist() == flat and arms["relu"][1]["plateau"] is None
     assert c.convergence(arms["mix"]) == {"epochs": 40, "plateaus": [1, 1], "converged": True}
     assert c.convergence(arms["relu"])["converged"] is False
@@ -67,7 +67,7 @@ def test_curves_csv_round_trip_and_convergence(tmp_path: Path) -> None:
     c.convergence_report(tmp_path / "curves.csv", lambda line="": buf.write(line + "\n"))
     assert "| mnist1d | nn | 100 | mnist1d | relu | 2 | 40 | 1 [1, 1] | 1 | **no** |" in buf.getvalue()
     (png,) = c.plot_curves(tmp_path / "curves.csv", tmp_path / "fig")
-    assert png.name == "curves-mnist1d-nn-w100-from-mnist1d.png" and png.stat().st_size > 1000
+    assert png.name == "curves-mnist1d-nn-w100-from-mnist1d-e40.png" and png.stat().st_size > 1000
 
 
 def test_eval_records_keep_the_last_record_of_a_resumed_run(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_compare_and_verdict_by_hand(tmp_path: Path, capsys: pytest.CaptureFixtu
     mod = _summarise()
     _write(tmp_path / "runs.csv")
     rows = mod.read_runs(tmp_path / "runs.csv")
-    arms = mod.settings(rows)[("mnist1d", "nn", 100, "mnist1d")]
+    arms = mod.settings(rows)[("mnist1d", "nn", 100, "mnist1d", 0)]  # E not recorded in this hand-made runs.csv
     cmp = mod.compare_mix(arms, "val_metric", higher=True)
     # exact signed-rank, n = 6: all of one sign -> 2/64; W- = 6 -> 2 * #{subsets of 1..6 with sum <= 6} / 64 = 28/64
     assert cmp["type1"]["p"] == pytest.approx(2 / 64)

@@ -86,12 +86,12 @@ def write_curves(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def read_curves(path: Path) -> dict[tuple, dict[str, list[dict[str, Any]]]]:
-    """{(task, model, width, source): {arm: [row per seed, with ``curve`` (epochs,) and ``plateau`` int | None]}}."""
+    """{(task, model, width, source, E): {arm: [row per seed, with ``curve`` (epochs,) and ``plateau`` int | None]}}."""
     out: dict[tuple, dict[str, list[dict[str, Any]]]] = {}
     for r in csv.DictReader(path.open()):
         r["curve"] = np.array([float(v) for v in r["val_curve"].split()])
         r["plateau"] = int(r["plateau_epoch"]) if r["plateau_epoch"] else None
-        key = (r["task"], r["model"], int(r["width"]), r["source"])
+        key = (r["task"], r["model"], int(r["width"]), r["source"], int(r["epochs"]))
         out.setdefault(key, {}).setdefault(r["arm"], []).append(r)
     return out
 
@@ -112,7 +112,7 @@ def convergence_report(path: Path, out: Any) -> None:
         "| converged |"
     )
     out("|---|---|---|---|---|---|---|---|---|---|")
-    for (task, model, width, source), arms in read_curves(path).items():
+    for (task, model, width, source, _), arms in read_curves(path).items():
         for arm, seeds in arms.items():
             c = convergence(seeds)
             found = [p for p in c["plateaus"] if p is not None]
@@ -124,7 +124,7 @@ def convergence_report(path: Path, out: Any) -> None:
 
 
 def plot_curves(path: Path, dest: Path) -> list[Path]:
-    """One PNG per setting, ``curves-<task>-<model>-w<width>-from-<source>.png``: per arm the mean validation
+    """One PNG per setting, ``curves-<task>-<model>-w<width>-from-<source>-e<E>.png``: per arm the mean validation
     metric over seeds after each epoch with a ± 1 sd band (log scale for MSE)."""
     import matplotlib
 
@@ -133,7 +133,7 @@ def plot_curves(path: Path, dest: Path) -> list[Path]:
 
     dest.mkdir(parents=True, exist_ok=True)
     written = []
-    for (task, model, width, source), arms in read_curves(path).items():
+    for (task, model, width, source, budget), arms in read_curves(path).items():
         fig, ax = plt.subplots(figsize=(6, 4))
         metric = next(iter(arms.values()))[0]["metric"]
         for arm, seeds in arms.items():
@@ -147,10 +147,10 @@ def plot_curves(path: Path, dest: Path) -> list[Path]:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"validation {metric} (mean ± sd over seeds)")
-        ax.set_title(f"{task} {model}, width {width}, activations from {source}")
+        ax.set_title(f"{task} {model}, width {width}, activations from {source}, E = {budget}")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        name = dest / f"curves-{task}-{model}-w{width}-from-{source}.png"
+        name = dest / f"curves-{task}-{model}-w{width}-from-{source}-e{budget}.png"
         fig.savefig(name, dpi=100)
         plt.close(fig)
         written.append(name)

@@ -8,7 +8,8 @@
 runs.csv: one row per task × model × width × source × arm × seed with ``task``, ``arm``, ``seed``, ``val_metric``,
 ``test_metric``, ``metric`` (accuracy | mse) and the analysis columns ``model`` (nn | hnn), ``width`` (hidden
 neurons), ``source`` (the task whose meta-learned activations the learned arms use), ``participation_r`` (R/N),
-``hessian_trace``, ``near_zero_fraction``. A *setting* is (task, model, width, source); its arms are paired by seed.
+``hessian_trace``, ``near_zero_fraction``, ``epochs`` (the arms' budget E). A *setting* is (task, model, width,
+source, E); its arms are paired by seed.
 
 Pre-registered test (README): in each setting, mix against every other arm, two-sided Wilcoxon signed-rank on the
 per-seed differences of ``val_metric`` (exact for n ≤ 50 without ties), Holm-corrected over those arms.
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-COLUMNS = ["task", "model", "width", "source", "arm", "seed", "metric", "val_metric", "test_metric",
+COLUMNS = ["task", "model", "width", "source", "epochs", "arm", "seed", "metric", "val_metric", "test_metric",
            "participation_r", "hessian_trace", "near_zero_fraction"]
 META_COLUMNS = ["task", "model", "outer_steps_run", "stopped", "best_outer_step", "meta_network_val",
                 "first_val_loss", "best_val_loss", "export_max_abs_error"]
@@ -71,16 +72,18 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
     rows = list(csv.DictReader(path.open()))
     for r in rows:
         r["seed"], r["width"] = int(r["seed"]), int(r["width"] or 0)
+        r["epochs"] = int(r.get("epochs") or 0)  # training budget E (0: not recorded)
         for k in ("val_metric", "test_metric", "participation_r", "hessian_trace", "near_zero_fraction"):
             r[k] = float(r[k]) if r.get(k) not in (None, "") else float("nan")
     return rows
 
 
 def settings(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict[str, Any]]]]:
-    """{(task, model, width, source): {arm: {seed: row}}} in first-seen order."""
+    """{(task, model, width, source, E): {arm: {seed: row}}} in first-seen order (E: the arms' epoch budget, so a
+    task rerun with 2E is a setting of its own)."""
     out_: dict[tuple, dict[str, dict[int, dict[str, Any]]]] = {}
     for r in rows:
-        key = (r["task"], r.get("model") or "nn", r["width"], r.get("source") or r["task"])
+        key = (r["task"], r.get("model") or "nn", r["width"], r.get("source") or r["task"], r["epochs"])
         out_.setdefault(key, {}).setdefault(r["arm"], {})[r["seed"]] = r
     return out_
 
@@ -150,10 +153,11 @@ def _arm_table(arms: dict[str, dict[int, dict[str, Any]]], metric: str) -> None:
 
 def report(rows: list[dict[str, Any]], meta: Path) -> None:
     """Per setting: the arm table, mix-vs-arm tests on val and test, the claim verdict; then ``meta`` (meta.csv)."""
-    for (task, model, width, source), arms in settings(rows).items():
+    for (task, model, width, source, epochs), arms in settings(rows).items():
         metric = next(iter(next(iter(arms.values())).values()))["metric"]
         higher = metric == "accuracy"
-        out(f"\n### {task} — {model}, width {width}, activations from {source}\n")
+        budget = f", E = {epochs} epochs" if epochs else ""
+        out(f"\n### {task} — {model}, width {width}, activations from {source}{budget}\n")
         _arm_table(arms, metric)
         if "mix" not in arms:
             continue
@@ -187,15 +191,15 @@ def _paired(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]], col: str
 def _cross_settings(sets: dict[tuple, dict[str, dict[int, dict[str, Any]]]]) -> None:
     """Fig 6(b): HNN vs NN per arm (paired by seed; ratio of mean val MSE, Holm over arms); reuse: a setting whose
     activations come from another task, its mix vs the target's own mix and own sine (paired by seed)."""
-    for (task, model, width, source), arms in sets.items():
-        nn_arms = sets.get((task, "nn", width, source))
+    for (task, model, width, source, epochs), arms in sets.items():
+        nn_arms = sets.get((task, "nn", width, source, epochs))
         if model == "hnn" and nn_arms:
             common = [a for a in arms if a in nn_arms]
             res = {a: _paired(arms[a], nn_arms[a], "val_metric") for a in common}
             ps = holm([wilcoxon_p(n - h) if wilcoxon_p(n - h) == wilcoxon_p(n - h) else 1.0 for h, n in res.values()])
             out(f"\n- {task} HNN vs NN (val MSE ratio hnn/nn, Holm p): " + "; ".join(
                 f"{a}: {h.mean() / n.mean():.3g}, {p:.3g}" for (a, (h, n)), p in zip(res.items(), ps)))
-        own = sets.get((task, model, width, task))
+        own = sets.get((task, model, width, task, epochs))
         if source != task and own and "mix" in arms and "mix" in own:
             higher = next(iter(arms["mix"].values()))["metric"] == "accuracy"
             parts = []
@@ -236,7 +240,8 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     rows, metas = [], []
     for rec in _curves_module().eval_records(run):  # the last record per (model, arm, seed): resumed runs repeat
         metric = res[rec["model"]]["metric"]
-        rows.append({"task": res["task"], "model": rec["model"], "width": width, "source": source, "arm": rec["arm"],
+        rows.append({"task": res["task"], "model": rec["model"], "width": width, "source": source,
+                     "epochs": len(rec.get(f"val_{metric}_curve") or []), "arm": rec["arm"],
                      "seed": rec["seed"], "metric": metric, "val_metric": rec[f"val_{metric}"],
                      "test_metric": rec[f"test_{metric}"], "participation_r": rec["participation_ratio"] / width,
                      "hessian_trace": rec.get("hessian_trace", ""),
