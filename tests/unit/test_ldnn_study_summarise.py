@@ -165,3 +165,50 @@ def test_hnn_vs_nn_and_reuse_lines(tmp_path: Path, capsys: pytest.CaptureFixture
         f"reuse on mnist1d (nn, activations from vanderpol), reused mix vs own mix: 0.01 (> 0: reused better), "
         f"p = {2 / 64:.3g}" in text
     )
+
+
+def test_base_zero_sweep_is_its_own_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A width-100 run of the Fig 4 sweep (base zero) is not merged with the main study's width 100 (base sine),
+    is not read as a reuse run, and a runs.csv without the base column reads as base sine."""
+    mod = _summarise()
+    head = "task,arm,seed,val_metric,test_metric,metric,model,width,source,base"
+    lines = [head]
+    for s in range(3):
+        lines.append(f"mnist1d,mix,{s},0.5,0.5,accuracy,nn,100,mnist1d,sin")
+        lines.append(f"mnist1d,mix,{s},0.7,0.7,accuracy,nn,100,mnist1d,zero")
+    (tmp_path / "runs.csv").write_text("\n".join(lines) + "\n")
+    sets = mod.settings(mod.read_runs(tmp_path / "runs.csv"))
+    assert sorted(sets) == [("mnist1d", "nn", 100, "mnist1d", 0), ("mnist1d", "nn", 100, "mnist1d (base zero)", 0)]
+    assert [r["val_metric"] for r in sets[("mnist1d", "nn", 100, "mnist1d (base zero)", 0)]["mix"].values()] == [
+        0.7
+    ] * 3
+    mod.main(["--runs", str(tmp_path / "runs.csv")])
+    text = capsys.readouterr().out
+    assert "reuse on" not in text and "## Readings" in text
+    old = tmp_path / "old.csv"
+    old.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines[:2]) + "\n")
+    assert mod.read_runs(old)[0]["base"] == "sin"
+
+
+def test_collect_records_base(tmp_path: Path) -> None:
+    """--collect writes the config's ``base`` (sine when the config has none)."""
+    import json
+
+    mod = _summarise()
+    for name, cfg in (("zero", "base: zero\n"), ("default", "")):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "config.yaml").write_text(f"experiment: ldnn\ntask: mnist1d\nhidden: [25]\n{cfg}")
+        (run / "results.json").write_text(json.dumps({"task": "mnist1d", "nn": {"metric": "accuracy", "meta": None}}))
+        rec = {
+            "phase": "eval",
+            "model": "nn",
+            "arm": "mix",
+            "seed": 0,
+            "val_accuracy": 0.5,
+            "test_accuracy": 0.6,
+            "participation_ratio": 5.0,
+        }
+        (run / "metrics.jsonl").write_text(json.dumps(rec) + "\n")
+    mod.main(["--collect", str(tmp_path / "zero"), str(tmp_path / "default"), "--runs", str(tmp_path / "runs.csv")])
+    assert [r["base"] for r in mod.read_runs(tmp_path / "runs.csv")] == ["zero", "sin"]

@@ -8,8 +8,9 @@
 runs.csv: one row per task × model × width × source × arm × seed with ``task``, ``arm``, ``seed``, ``val_metric``,
 ``test_metric``, ``metric`` (accuracy | mse) and the analysis columns ``model`` (nn | hnn), ``width`` (hidden
 neurons), ``source`` (the task whose meta-learned activations the learned arms use), ``participation_r`` (R/N),
-``hessian_trace``, ``near_zero_fraction``, ``epochs`` (the arms' budget E). A *setting* is (task, model, width,
-source, E); its arms are paired by seed.
+``hessian_trace``, ``near_zero_fraction``, ``epochs`` (the arms' budget E), ``base`` (the learned types' base, from
+the run's config; sine when absent). A *setting* is (task, model, width, source, E), a non-sine base written into the
+source; its arms are paired by seed. The printout ends with the per-claim Readings (readings.py).
 
 Pre-registered test (README): in each setting, mix against every other arm, two-sided Wilcoxon signed-rank on the
 per-seed differences of ``val_metric`` (exact for n ≤ 50 without ties), Holm-corrected over those arms.
@@ -31,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 COLUMNS = ["task", "model", "width", "source", "epochs", "arm", "seed", "metric", "val_metric", "test_metric",
-           "participation_r", "hessian_trace", "near_zero_fraction"]
+           "participation_r", "hessian_trace", "near_zero_fraction", "base"]
 META_COLUMNS = ["task", "model", "outer_steps_run", "stopped", "best_outer_step", "meta_network_val",
                 "first_val_loss", "best_val_loss", "export_max_abs_error"]
 ALPHA = 0.05
@@ -73,6 +74,7 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
     for r in rows:
         r["seed"], r["width"] = int(r["seed"]), int(r["width"] or 0)
         r["epochs"] = int(r.get("epochs") or 0)  # training budget E (0: not recorded)
+        r["base"] = r.get("base") or "sin"  # the learned types' base (Fig 4 sweep: zero); older runs.csv: sine
         for k in ("val_metric", "test_metric", "participation_r", "hessian_trace", "near_zero_fraction"):
             r[k] = float(r[k]) if r.get(k) not in (None, "") else float("nan")
     return rows
@@ -80,10 +82,14 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
 
 def settings(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict[str, Any]]]]:
     """{(task, model, width, source, E): {arm: {seed: row}}} in first-seen order (E: the arms' epoch budget, so a
-    task rerun with 2E is a setting of its own)."""
+    task rerun with 2E is a setting of its own). A non-sine base is part of the source ("mnist1d (base zero)": the
+    Fig 4 sweep), so its width-100 run is not merged with the main study's."""
     out_: dict[tuple, dict[str, dict[int, dict[str, Any]]]] = {}
     for r in rows:
-        key = (r["task"], r.get("model") or "nn", r["width"], r.get("source") or r["task"], r["epochs"])
+        source = r.get("source") or r["task"]
+        if r.get("base", "sin") != "sin":
+            source = f"{source} (base {r['base']})"
+        key = (r["task"], r.get("model") or "nn", r["width"], source, r["epochs"])
         out_.setdefault(key, {}).setdefault(r["arm"], {})[r["seed"]] = r
     return out_
 
@@ -200,7 +206,7 @@ def _cross_settings(sets: dict[tuple, dict[str, dict[int, dict[str, Any]]]]) -> 
             out(f"\n- {task} HNN vs NN (val MSE ratio hnn/nn, Holm p): " + "; ".join(
                 f"{a}: {h.mean() / n.mean():.3g}, {p:.3g}" for (a, (h, n)), p in zip(res.items(), ps)))
         own = sets.get((task, model, width, task, epochs))
-        if source != task and own and "mix" in arms and "mix" in own:
+        if source != task and " (base " not in source and own and "mix" in arms and "mix" in own:
             higher = next(iter(arms["mix"].values()))["metric"] == "accuracy"
             parts = []
             for ref in ("mix", "sin"):
@@ -216,6 +222,16 @@ def _curves_module() -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("ldnn_study_curves", HERE / "study_curves.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _readings_module() -> Any:
+    """readings.py next to this file (the per-claim readings of the README's hypotheses table)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ldnn_study_readings", HERE / "readings.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -245,7 +261,7 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
                      "seed": rec["seed"], "metric": metric, "val_metric": rec[f"val_{metric}"],
                      "test_metric": rec[f"test_{metric}"], "participation_r": rec["participation_ratio"] / width,
                      "hessian_trace": rec.get("hessian_trace", ""),
-                     "near_zero_fraction": rec.get("near_zero_fraction", "")})
+                     "near_zero_fraction": rec.get("near_zero_fraction", ""), "base": cfg.get("base") or "sin"})
     for model in ("nn", "hnn"):
         if model in res and res[model].get("meta"):  # a reuse run has no meta-learning of its own (meta: null)
             m = res[model]["meta"]
@@ -304,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
         report(read_runs(runs), runs.parent / "meta.csv")
         if (runs.parent / "curves.csv").exists():
             _curves_module().convergence_report(runs.parent / "curves.csv", out)
+        _readings_module().readings_report(read_runs(runs), out)
 
 
 if __name__ == "__main__":
