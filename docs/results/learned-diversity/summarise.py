@@ -285,8 +285,10 @@ def collect(runs: list[Path], dest: Path) -> None:
         rows += r
         metas += m
         res = json.loads((run / "results.json").read_text())
-        width = int(yaml.safe_load((run / "config.yaml").read_text()).get("hidden", [100])[0])
-        curve_rows += curves.curve_rows(run, res, width, _source(res))
+        cfg = yaml.safe_load((run / "config.yaml").read_text())
+        width, base = int(cfg.get("hidden", [100])[0]), cfg.get("base") or "sin"
+        source = _source(res) if base == "sin" else f"{_source(res)} (base {base})"  # as settings() keys runs.csv
+        curve_rows += curves.curve_rows(run, res, width, source)
     curves.write_curves(curve_rows, dest / "curves.csv")
     for name, cols, data in (("runs.csv", COLUMNS, rows), ("meta.csv", META_COLUMNS, metas)):
         with (dest / name).open("w", newline="") as f:
