@@ -150,7 +150,8 @@ def plot_curves(path: Path, dest: Path) -> list[Path]:
         ax.set_title(f"{task} {model}, width {width}, activations from {source}, E = {budget}")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        name = dest / f"curves-{task}-{model}-w{width}-from-{source}-e{budget}.png"
+        src = source.replace(" (base ", "-base-").rstrip(")")  # "mnist1d (base zero)" -> "mnist1d-base-zero"
+        name = dest / f"curves-{task}-{model}-w{width}-from-{src}-e{budget}.png"
         fig.savefig(name, dpi=100)
         plt.close(fig)
         written.append(name)
