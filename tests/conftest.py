@@ -17,5 +17,15 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _one_thread():
+    """Every test starts on one intra-op thread (tiny tensors: a second thread only adds contention on a shared
+    2-core machine), whatever an earlier test set; the count is restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -25,14 +25,6 @@ from coterie.utils.errors import InputError
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _raw(recipe: str, **overrides: object) -> dict:
     raw = yaml.safe_load((ROOT / f"configs/{recipe}.yaml").read_text())
     for key, value in overrides.items():

@@ -24,15 +24,6 @@ from coterie.cooperative import (
     tournament_select,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():  # tiny networks: one intra-op thread is faster than two on a shared 2-core machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 SPACES = [
     SearchSpace(input_length=40),
     SearchSpace(input_length=5, conv_depth=(1, 4)),  # at most 2 pools fit

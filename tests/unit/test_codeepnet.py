@@ -29,15 +29,6 @@ from coterie.cooperative import (
 from coterie.cooperative.baselines import count_parameters
 from coterie.data.methylation import MethylationPreprocessor, simulate_methylation, split_samples
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():  # tiny networks: one intra-op thread is faster than two on a shared 2-core machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 L = 24
 
 

@@ -17,14 +17,6 @@ from coterie.training.batch_order import epoch_order
 L = 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _chromosome() -> Chromosome:
     a = NetGenes((ConvGene(4, 3, "max"),), (8,), "flatten")
     b = NetGenes((ConvGene(4, 3, "avg"),), (8,), "gap")

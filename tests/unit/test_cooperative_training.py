@@ -14,14 +14,6 @@ from coterie.training.batch_order import epoch_order
 L = 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _pair(transfer: str) -> CoDeepNet:
     torch.manual_seed(0)
     a = NetGenes((ConvGene(4, 3, "max"),), (8,), "flatten")

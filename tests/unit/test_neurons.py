@@ -21,15 +21,6 @@ from coterie.neurons import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids oversubscription stalls on a shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _trained_like(base: str = "sin", seed: int = 0) -> LearnedActivation:
     """A learned activation moved away from its base, as after meta-learning."""
     torch.manual_seed(seed)

@@ -16,14 +16,6 @@ from coterie.neurons import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _tiny_problem(seed: int = 0):
     torch.manual_seed(seed)
     model = DiverseMLP(3, 2, (6,), LearnedSpec(num_types=2, base="sin", hidden=4)).double()

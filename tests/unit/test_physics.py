@@ -20,14 +20,6 @@ from coterie.data.physics import (
 from coterie.models.hnn import HamiltonianNet, rollout
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_vanderpol_derivatives_match_the_sampled_orbit() -> None:
     tr = simulate_vanderpol(trajectories=2, t_end=10.0, dt=0.01, seed=1)
     s = tr.orbit(0).double().numpy()
