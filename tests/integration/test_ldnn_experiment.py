@@ -14,18 +14,10 @@ from typer.testing import CliRunner
 from coterie.cli import app
 from coterie.config import load_config
 from coterie.experiments.ldnn import LdnnConfig, LdnnTask
-from coterie.experiments.ldnn.arms import EvalSettings, arm_epochs, train_arm
+from coterie.experiments.ldnn.arms import EvalSettings, arm_epochs, fit_arm
 from coterie.neurons import LearnedActivation, export_activation
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _tiny(recipe: str, tmp_path: Path, **overrides: object) -> Path:
@@ -127,7 +119,7 @@ def test_arm_trainer_trains_each_network_exactly_as_alone(task: str, kind: str, 
         alone.append(t.build(kind, exported))
     together = copy.deepcopy(alone)
     losses_alone = [_alone(m, t, ev, 7, s, len(alone)) for s, m in enumerate(alone)]
-    losses_together = train_arm(together, t, ev, 7, tmp_path / "arm")
+    losses_together, _ = fit_arm(together, t, ev, 7, tmp_path / "arm")
     torch.testing.assert_close(torch.tensor(losses_together), torch.tensor(losses_alone), rtol=1e-4, atol=1e-6)
     for a, b in zip(alone, together):
         for p, q in zip(a.parameters(), b.parameters()):
@@ -135,7 +127,7 @@ def test_arm_trainer_trains_each_network_exactly_as_alone(task: str, kind: str, 
     assert (tmp_path / "arm" / "metrics.jsonl").exists()
     # a finished arm resumes as finished: the same weights come back without training again
     again = copy.deepcopy(alone)
-    train_arm(again, t, ev, 7, tmp_path / "arm")
+    fit_arm(again, t, ev, 7, tmp_path / "arm")
     for a, b in zip(together, again):
         for p, q in zip(a.parameters(), b.parameters()):
             torch.testing.assert_close(p, q, rtol=0, atol=0)

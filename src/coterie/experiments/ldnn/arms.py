@@ -68,19 +68,6 @@ def arm_trainer(
     )
 
 
-def train_arm(
-    models: list[nn.Module],
-    task: LdnnTask,
-    ev: EvalSettings,
-    data_seed: int,
-    run_dir: Path | None = None,
-    callbacks: Sequence[Callback] = (),
-) -> list[float]:
-    """Train ``models`` in place (see :func:`arm_trainer`); each one's mean training loss over the last epoch.
-    ``callbacks``: extra Trainer callbacks (e.g. the TensorBoard logger of ``log.tensorboard``)."""
-    return fit_arm(models, task, ev, data_seed, run_dir, callbacks)[0]
-
-
 def fit_arm(
     models: list[nn.Module],
     task: LdnnTask,
@@ -89,9 +76,10 @@ def fit_arm(
     run_dir: Path | None = None,
     callbacks: Sequence[Callback] = (),
 ) -> tuple[list[float], list[list[float]]]:
-    """:func:`train_arm` that also records every network's validation metric after each epoch
-    (:class:`~coterie.experiments.ldnn.curves.ValMetricCurve`, also in the arm's metrics.jsonl as
-    ``val_<metric>``). (last-epoch mean training loss per network, curves [network][epoch])."""
+    """Train ``models`` in place (see :func:`arm_trainer`), recording every network's validation metric after each
+    epoch (:class:`~coterie.experiments.ldnn.curves.ValMetricCurve`, also in the arm's metrics.jsonl as
+    ``val_<metric>``). ``callbacks``: extra Trainer callbacks (e.g. the TensorBoard logger of ``log.tensorboard``).
+    (each network's mean training loss over the last epoch, curves [network][epoch])."""
     trainer = arm_trainer(models, task, ev, data_seed, run_dir, callbacks=[ValMetricCurve(task), *callbacks])
     history = trainer.fit(task.train)
     return [float(v) for v in history[-1]["train_loss"]], curves_from_history(history, task.metric_name)

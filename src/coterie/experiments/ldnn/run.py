@@ -105,12 +105,14 @@ def _meta_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir) -> M
     return Meta(model, result, exported, err, task.evaluate(model, task.val))
 
 
-def _reused_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, source: dict[str, Any]) -> Meta:
-    """``activations_from``: the source run's tables instead of meta-learning (saved as this run's exported tables,
-    so ``coterie.load`` finds them; no meta-network)."""
-    exported = reused_activations(cfg, kind, source)
+def _reused_phase(
+    cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, exported: list[InterpolatedActivation]
+) -> Meta:
+    """``activations_from``: the source run's tables (:func:`reused_activations`) instead of meta-learning, saved as
+    this run's exported tables so ``coterie.load`` finds them; no meta-network."""
     artifacts.save_learned(rundir, cfg, kind, task.dims, None, exported)
-    log.info("%s-%s: activations from %s (%s), no meta-learning", cfg.task, kind, source["run"], source["model"])
+    src = cfg.activations_from
+    log.info("%s-%s: activations from %s (%s), no meta-learning", cfg.task, kind, src.run, src.model)
     return Meta(None, None, exported, 0.0, float("nan"))
 
 
@@ -189,12 +191,16 @@ def _meta_record(meta: Meta) -> dict[str, Any] | None:
 
 
 def run_model(
-    cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, source: dict[str, Any] | None = None
+    cfg: LdnnConfig,
+    task: LdnnTask,
+    kind: str,
+    rundir: RunDir,
+    reused: list[InterpolatedActivation] | None = None,
 ) -> dict[str, Any]:
-    """Meta-learn (or, with ``source``, reuse another run's tables), export, compare arms and analyse for one model
-    kind (``nn`` or ``hnn``)."""
+    """Meta-learn (or, given ``reused`` tables from another run, skip that), export, compare arms and analyse for
+    one model kind (``nn`` or ``hnn``)."""
     tag = f"{cfg.task}-{kind}"
-    meta = _meta_phase(cfg, task, kind, rundir) if source is None else _reused_phase(cfg, task, kind, rundir, source)
+    meta = _meta_phase(cfg, task, kind, rundir) if reused is None else _reused_phase(cfg, task, kind, rundir, reused)
     records = _arms_phase(cfg, task, kind, rundir, meta)
     figures.save_arm_figures(
         rundir, tag, records.metric, records.ratio, records.densities, task.metric_name, task.higher_is_better
@@ -215,10 +221,9 @@ def run_model(
 )
 def run(cfg: LdnnConfig, rundir: RunDir) -> dict[str, Any]:
     """Meta-learn N_T activation types, export them, and compare pure / mixed / baseline networks over seeds."""
-    source = source_run(cfg) if cfg.activations_from is not None else None  # bad source: InputError, before work
-    if source is not None:
-        for kind in cfg.models:
-            reused_activations(cfg, kind, source)
+    source = source_run(cfg) if cfg.activations_from is not None else None
+    # the reused tables are read (and checked: a bad source is an InputError) once, before any work
+    reused = {kind: reused_activations(cfg, kind, source) for kind in cfg.models} if source is not None else {}
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     task = LdnnTask(cfg, device)
@@ -230,5 +235,5 @@ def run(cfg: LdnnConfig, rundir: RunDir) -> dict[str, Any]:
     if source is not None:  # summarise.py --collect reads its task as the runs' activation source
         results["activations_from"] = {k: source[k] for k in ("run", "model", "task", "fingerprint")}
     for kind in cfg.models:
-        results[kind] = run_model(cfg, task, kind, rundir, source)
+        results[kind] = run_model(cfg, task, kind, rundir, reused.get(kind))
     return results
