@@ -161,32 +161,13 @@ def _hnn_pairs(sets: Sets) -> list[tuple[tuple, Arms, Arms]]:
     ]
 
 
-def hnn_vs_nn(hnn: Arms, nn: Arms) -> dict[str, dict[str, float]]:
-    """Per arm in both: ratio of mean val MSE hnn/nn and Holm p (over arms) of the Wilcoxon on paired nn − hnn —
-    summarise's HNN-vs-NN line."""
-    s = _s()
-    res = {a: s._paired(hnn[a], nn[a], "val_metric") for a in hnn if a in nn}
-    ps = [s.wilcoxon_p(n - h) for h, n in res.values()]
-    adj = s.holm([p if p == p else 1.0 for p in ps])
-    return {
-        a: {
-            "ratio": float(h.mean() / n.mean()),
-            "hnn": float(h.mean()),
-            "nn": float(n.mean()),
-            "p_holm": p,
-            "sd_ratio": float(h.std(ddof=1) / n.std(ddof=1)) if h.size > 1 else float("nan"),
-        }
-        for (a, (h, n)), p in zip(res.items(), adj)
-    }
-
-
 def fig6b(sets: Sets) -> list[Reading]:
     """Fig 6(b), HNN ≪ NN: "holds: HNN mean MSE ≤ ½ NN's for every arm, Holm p < 0.05 (over arms); weaker: lower
     but not by 2× or not significant; does not hold: NN lower for some arm". Literal: Holm p < 0.05 for every arm;
     "NN lower" = NN mean below HNN mean (ratio > 1)."""
     rows = []
     for key, hnn, nn in _hnn_pairs(sets):
-        r = hnn_vs_nn(hnn, nn)
+        r = _s().hnn_vs_nn(hnn, nn)
         if not r:
             continue
         if any(v["ratio"] > 1 for v in r.values()):
@@ -215,7 +196,7 @@ def fig6c(sets: Sets) -> list[Reading]:
         }
         lowest = min(means, key=means.get) == "hnn mix"
         cmp = _s().compare_mix(hnn, "val_metric", False)
-        line = hnn_vs_nn(hnn, nn)["mix"]
+        line = _s().hnn_vs_nn(hnn, nn)["mix"]
         beats = all(c["advantage"] > 0 and c["p_holm"] < 0.05 for c in cmp.values())
         beats_nn = line["ratio"] < 1 and line["p_holm"] < 0.05
         v = "holds" if lowest and beats and beats_nn else "weaker" if lowest else "does not hold"
@@ -233,7 +214,7 @@ def fig6d(sets: Sets) -> list[Reading]:
         (
             "Fig 6(d)",
             _label(k),
-            "; ".join(f"{a}: sd ratio {x['sd_ratio']:.3g}" for a, x in hnn_vs_nn(h, n).items()),
+            "; ".join(f"{a}: sd ratio {x['sd_ratio']:.3g}" for a, x in _s().hnn_vs_nn(h, n).items()),
             "descriptive",
         )
         for k, h, n in _hnn_pairs(sets)

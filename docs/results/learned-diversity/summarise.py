@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 from pathlib import Path
@@ -194,17 +195,33 @@ def _paired(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]], col: str
     return np.array([a[s][col] for s in seeds]), np.array([b[s][col] for s in seeds])
 
 
+def hnn_vs_nn(hnn: dict[str, dict[int, dict[str, Any]]], nn: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
+    """Fig 6(b): per arm in both, paired by seed, the ratio of mean val MSE hnn/nn, the Holm p (over arms) of the
+    Wilcoxon on nn − hnn (a NaN p counts as 1), the means and the sd ratio."""
+    res = {a: _paired(hnn[a], nn[a], "val_metric") for a in hnn if a in nn}
+    ps = [wilcoxon_p(n - h) for h, n in res.values()]
+    adj = holm([p if p == p else 1.0 for p in ps])
+    return {
+        a: {
+            "ratio": float(h.mean() / n.mean()),
+            "hnn": float(h.mean()),
+            "nn": float(n.mean()),
+            "p_holm": p,
+            "sd_ratio": float(h.std(ddof=1) / n.std(ddof=1)) if h.size > 1 else float("nan"),
+        }
+        for (a, (h, n)), p in zip(res.items(), adj)
+    }
+
+
 def _cross_settings(sets: dict[tuple, dict[str, dict[int, dict[str, Any]]]]) -> None:
     """Fig 6(b): HNN vs NN per arm (paired by seed; ratio of mean val MSE, Holm over arms); reuse: a setting whose
     activations come from another task, its mix vs the target's own mix and own sine (paired by seed)."""
     for (task, model, width, source, epochs), arms in sets.items():
         nn_arms = sets.get((task, "nn", width, source, epochs))
         if model == "hnn" and nn_arms:
-            common = [a for a in arms if a in nn_arms]
-            res = {a: _paired(arms[a], nn_arms[a], "val_metric") for a in common}
-            ps = holm([wilcoxon_p(n - h) if wilcoxon_p(n - h) == wilcoxon_p(n - h) else 1.0 for h, n in res.values()])
+            res = hnn_vs_nn(arms, nn_arms)
             out(f"\n- {task} HNN vs NN (val MSE ratio hnn/nn, Holm p): " + "; ".join(
-                f"{a}: {h.mean() / n.mean():.3g}, {p:.3g}" for (a, (h, n)), p in zip(res.items(), ps)))
+                f"{a}: {r['ratio']:.3g}, {r['p_holm']:.3g}" for a, r in res.items()))
         own = sets.get((task, model, width, task, epochs))
         if source != task and " (base " not in source and own and "mix" in arms and "mix" in own:
             higher = next(iter(arms["mix"].values()))["metric"] == "accuracy"
@@ -217,24 +234,25 @@ def _cross_settings(sets: dict[tuple, dict[str, dict[int, dict[str, Any]]]]) -> 
             out(f"\n- reuse on {task} ({model}, activations from {source}), reused mix " + "; ".join(parts))
 
 
-def _curves_module() -> Any:
-    """study_curves.py next to this file (loaded by path: this script is run as a file, not a package)."""
+@functools.cache
+def _sibling(stem: str) -> Any:
+    """``<stem>.py`` next to this file, loaded once by path (these scripts are run as files, not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("ldnn_study_curves", HERE / "study_curves.py")
+    spec = importlib.util.spec_from_file_location(f"ldnn_study_{stem}", HERE / f"{stem}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _curves_module() -> Any:
+    """study_curves.py: the plateau rule, curves.csv and the curve plots."""
+    return _sibling("study_curves")
 
 
 def _readings_module() -> Any:
-    """readings.py next to this file (the per-claim readings of the README's hypotheses table)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("ldnn_study_readings", HERE / "readings.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """readings.py: the per-claim readings of the README's hypotheses table."""
+    return _sibling("readings")
 
 
 def _source(res: dict[str, Any]) -> str:
