@@ -52,10 +52,10 @@ def eval_records(run: Path) -> list[dict[str, Any]]:
     return list(last.values())
 
 
-def curve_rows(run: Path, res: dict[str, Any], width: int, source: str) -> list[dict[str, Any]]:
-    """curves.csv rows of one ldnn run directory (its eval records that carry a curve)."""
+def curve_rows(records: list[dict[str, Any]], res: dict[str, Any], width: int, source: str) -> list[dict[str, Any]]:
+    """curves.csv rows of one ldnn run from its eval records (:func:`eval_records`) that carry a curve."""
     rows = []
-    for rec in eval_records(run):
+    for rec in records:
         metric = res[rec["model"]]["metric"]
         curve = rec.get(f"val_{metric}_curve")
         if not curve:

@@ -263,23 +263,27 @@ def _source(res: dict[str, Any]) -> str:
     return src or res["task"]
 
 
-def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """runs.csv rows (from metrics.jsonl's per-seed eval records) and meta.csv rows (from results.json) of a run."""
+def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """runs.csv rows (from metrics.jsonl's per-seed eval records), meta.csv rows (from results.json) and curves.csv
+    rows of a run."""
     import yaml
 
     res = json.loads((run / "results.json").read_text())
     cfg = yaml.safe_load((run / "config.yaml").read_text())
-    width = int(cfg.get("hidden", [100])[0])
+    width, base = int(cfg.get("hidden", [100])[0]), cfg.get("base") or "sin"
     source = _source(res)
+    records = _curves_module().eval_records(run)  # the last record per (model, arm, seed): resumed runs repeat
+    curve_source = source if base == "sin" else f"{source} (base {base})"  # as settings() keys runs.csv
+    curves = _curves_module().curve_rows(records, res, width, curve_source)
     rows, metas = [], []
-    for rec in _curves_module().eval_records(run):  # the last record per (model, arm, seed): resumed runs repeat
+    for rec in records:
         metric = res[rec["model"]]["metric"]
         rows.append({"task": res["task"], "model": rec["model"], "width": width, "source": source,
                      "epochs": len(rec.get(f"val_{metric}_curve") or []), "arm": rec["arm"],
                      "seed": rec["seed"], "metric": metric, "val_metric": rec[f"val_{metric}"],
                      "test_metric": rec[f"test_{metric}"], "participation_r": rec["participation_ratio"] / width,
                      "hessian_trace": rec.get("hessian_trace", ""),
-                     "near_zero_fraction": rec.get("near_zero_fraction", ""), "base": cfg.get("base") or "sin"})
+                     "near_zero_fraction": rec.get("near_zero_fraction", ""), "base": base})
     for model in ("nn", "hnn"):
         if model in res and res[model].get("meta"):  # a reuse run has no meta-learning of its own (meta: null)
             m = res[model]["meta"]
@@ -289,25 +293,18 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
                           "meta_network_val": f"{m.get('meta_network_val', float('nan')):.4g}",
                           "first_val_loss": f"{vc[0]:.4g}", "best_val_loss": f"{min(vc):.4g}",
                           "export_max_abs_error": f"{m['export_max_abs_error_on_range']:.3g}"})
-    return rows, metas
+    return rows, metas, curves
 
 
 def collect(runs: list[Path], dest: Path) -> None:
     """Write runs.csv, meta.csv and curves.csv into ``dest`` from the given ldnn run directories."""
-    import yaml
-
-    curves = _curves_module()
     rows, metas, curve_rows = [], [], []
     for run in runs:
-        r, m = _collect_one(run)
+        r, m, c = _collect_one(run)
         rows += r
         metas += m
-        res = json.loads((run / "results.json").read_text())
-        cfg = yaml.safe_load((run / "config.yaml").read_text())
-        width, base = int(cfg.get("hidden", [100])[0]), cfg.get("base") or "sin"
-        source = _source(res) if base == "sin" else f"{_source(res)} (base {base})"  # as settings() keys runs.csv
-        curve_rows += curves.curve_rows(run, res, width, source)
-    curves.write_curves(curve_rows, dest / "curves.csv")
+        curve_rows += c
+    _curves_module().write_curves(curve_rows, dest / "curves.csv")
     for name, cols, data in (("runs.csv", COLUMNS, rows), ("meta.csv", META_COLUMNS, metas)):
         with (dest / name).open("w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=cols)
