@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from coterie import CoLearning, Ensemble
 from coterie.training.optim import build_optimizer
 from coterie.utils.allocator import keep_freed_memory
-from ensemble_step import coterie_step, loop_step
+from ensemble_step import bench_beta, coterie_step, loop_step
 
 MLP_KW = {"in_features": 40, "num_classes": 10, "hidden": (100, 100)}
 
@@ -53,7 +53,7 @@ def colearning_case(
     name: str, n: int, x: torch.Tensor, y: torch.Tensor, compile: bool = False, executor: str = "auto", **kw
 ):
     """(loop step, coterie step, coterie ensemble) for a co-learning step of ``n`` members, β = −0.5/n, SGD."""
-    beta = -0.5 / n
+    beta = bench_beta(n)
     ens = Ensemble.from_factory(name, n, seed=0, compile=compile, executor=executor, **kw).to(x.device)
     ref = Ensemble.from_factory(name, n, seed=0, executor="loop", **kw).to(x.device)
     members = list(ref.members)

@@ -33,6 +33,14 @@ def coterie_step(ens: Ensemble, obj: CoLearning, opt: torch.optim.Optimizer, x: 
     return step
 
 
+BETA_BAR = -0.5  # every benchmarked co-learning step couples its n members at β = β̄ / n
+
+
+def bench_beta(n: int) -> float:
+    """The benchmarks' coupling for ``n`` members, β = −0.5 / n (β̄ = −0.5)."""
+    return BETA_BAR / n
+
+
 def loop_step(members: list[torch.nn.Module], beta: float, opts: list, x: torch.Tensor, y: torch.Tensor):
     n = len(members)
 
@@ -56,7 +64,7 @@ def loop_step(members: list[torch.nn.Module], beta: float, opts: list, x: torch.
 
 
 def case(name: str, n: int, x: torch.Tensor, y: torch.Tensor, rounds: int, **kw) -> dict[str, float]:
-    beta = -0.5 / n
+    beta = bench_beta(n)
     ens = Ensemble.from_factory(name, n, seed=0, **kw)
     ref = Ensemble.from_factory(name, n, seed=0, executor="loop", **kw)
     members = list(ref.members)

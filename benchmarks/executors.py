@@ -34,6 +34,7 @@ from _bench import MLP_KW, colearning_case, setup
 from _ceiling import HandwrittenStep
 from _timing import compare, table
 from baselines import competent_loop_step, vmap_step
+from ensemble_step import bench_beta
 
 
 def gemm_floor(n: int, x: torch.Tensor, dims: tuple[int, ...]):
@@ -66,7 +67,7 @@ def gemm_floor(n: int, x: torch.Tensor, dims: tuple[int, ...]):
 
 def baselines(name: str, n: int, x: torch.Tensor, y: torch.Tensor, **kw) -> dict:
     """The competent-loop and vmap-recipe steps, each on its own freshly built members (same seeds as coterie's)."""
-    beta = -0.5 / n
+    beta = bench_beta(n)
     fresh = lambda: list(Ensemble.from_factory(name, n, seed=0, executor="loop", **kw).to(x.device).members)  # noqa: E731
     return {"competent": competent_loop_step(fresh(), beta, x, y), "vmap": vmap_step(fresh(), beta, x, y)}
 
@@ -95,7 +96,7 @@ def main() -> None:
         fns["compiled"] = compiled
     floor = gemm_floor(10, x1, (40, 100, 100, 10))  # steady-state table only: it has no cold-cache counterpart
     members = list(Ensemble.from_factory("mlp", 10, seed=0, executor="loop", **MLP_KW).to(dev).members)
-    ceiling = HandwrittenStep(members, -0.5 / 10, x1, y1)  # the step with no autograd and no library (_ceiling.py)
+    ceiling = HandwrittenStep(members, bench_beta(10), x1, y1)  # the step with no autograd and no library (_ceiling.py)
     t = compare({**fns, "floor": floor, "ceiling": ceiling}, rounds=8 if args.quick else 20, warmup=5, block=4)
     cold = compare(fns, rounds=20 if args.quick else 60, warmup=0)
     rows = ratio_rows("(a) 10 × MLP, coterie (fused)", t, "fused", "≥ 1.8×")
