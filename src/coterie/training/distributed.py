@@ -26,6 +26,7 @@ computes and updates every member identically — but gain no speed.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Sequence
@@ -83,6 +84,12 @@ def init_from_env(device: str = "auto") -> torch.device | None:
     else:
         dev = torch.device("cpu")
     if not dist.is_initialized():
+        # torch.distributed.nn's functions take ``group=group.WORLD`` as a default argument; imported after the group
+        # exists (torch imports it lazily, e.g. through torch.distributed._shard when a state dict is taken) they
+        # would hold the group past destroy_process_group, so gloo's worker threads outlive it and abort the
+        # process at interpreter exit ("terminate called without an active exception"). Import it first.
+        importlib.import_module("torch.distributed.nn")
+
         backend = "nccl" if use_cuda else "gloo"
         dist.init_process_group(backend, timeout=timedelta(seconds=timeout_seconds()))
         log.info("rank %d/%d joined (%s)", dist.get_rank(), dist.get_world_size(), backend)
@@ -90,8 +97,10 @@ def init_from_env(device: str = "auto") -> torch.device | None:
 
 
 def shutdown() -> None:
-    """Leave the process group (no-op when none)."""
+    """Leave the process group (no-op when none), after a barrier so that no rank tears its group down while a peer
+    is still in a collective."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
