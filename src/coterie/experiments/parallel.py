@@ -75,9 +75,12 @@ def run_worker(config: ExperimentConfig, out: str | Path) -> dict[str, Any]:
         workers = Path(out) / "workers"
         workers.mkdir(parents=True, exist_ok=True)
         (workers / f"process-{rank}.json").write_text(json.dumps(record, indent=1) + "\n")
-        return run_config(config, worker_dir(out, rank))
-    finally:
-        shutdown()
+        results = run_config(config, worker_dir(out, rank))
+    except BaseException:
+        shutdown(wait_for_peers=False)
+        raise
+    shutdown()
+    return results
 
 
 def torchrun_args(nproc: int, entry: Sequence[str]) -> list[str]:

@@ -96,11 +96,16 @@ def init_from_env(device: str = "auto") -> torch.device | None:
     return dev
 
 
-def shutdown() -> None:
-    """Leave the process group (no-op when none), after a barrier so that no rank tears its group down while a peer
-    is still in a collective."""
+def shutdown(wait_for_peers: bool = True) -> None:
+    """Leave the process group (no-op when none).
+
+    With ``wait_for_peers`` (a rank that finished its work) after a barrier, so that no rank tears its group down while
+    a peer is still in a collective; a rank leaving on an error passes ``False`` (its peers may never reach the
+    barrier; torchrun stops them).
+    """
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()
 
 
