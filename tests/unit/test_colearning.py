@@ -191,3 +191,45 @@ def test_bad_shapes_raise() -> None:
         colearning_loss(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match="labels"):
         colearning_loss(torch.zeros(2, 4, 3), torch.zeros(5, dtype=torch.long))
+
+
+@pytest.mark.parametrize("floor", [None, -1.5])
+@pytest.mark.parametrize("class_major", [False, True])
+def test_gradcheck_with_a_coupling_matrix_and_a_floor(floor, class_major) -> None:
+    """torch.autograd.gradcheck (float64, finite differences) of the closed-form backward with coupling on. In L_i
+    the others' p_j are constants (∂L_i/∂z_j = 0 by design, not the finite difference), so each member's loss is
+    checked against its own logits z_i with the others' fixed. Scale 3: some log p_i lie below the floor (none within
+    the finite-difference step of it, for this seed)."""
+    gen = torch.Generator().manual_seed(5)
+    z = _logits(3, 6, 4, 3.0, False, 5)
+    y = torch.randint(0, 4, (6,), generator=gen)
+    beta = torch.randn(3, 3, generator=gen, dtype=torch.float64).fill_diagonal_(0.0)
+    if floor is not None:
+        assert bool((z.log_softmax(-1) < floor).any())
+
+    def own_loss(zi: torch.Tensor, i: int) -> torch.Tensor:
+        full = torch.cat([z[:i], zi.unsqueeze(0), z[i + 1 :]])
+        full = full.transpose(1, 2).contiguous().transpose(1, 2) if class_major else full
+        return colearning_loss(full, y, beta, floor)[0][i]
+
+    for i in range(3):
+        torch.autograd.gradcheck(lambda zi, i=i: own_loss(zi, i), (z[i].clone().requires_grad_(True),))
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 4), b=st.integers(1, 8), c=st.integers(2, 5), seed=st.integers(0, 10_000))
+def test_per_member_labels_match_literal_cross_entropies(n, b, c, seed) -> None:
+    """Labels (N, B), one batch per member (no coupling): losses and gradients are autograd's through the literal
+    per-member cross-entropies."""
+    gen = torch.Generator().manual_seed(seed)
+    z0 = torch.randn(n, b, c, generator=gen, dtype=torch.float64) * 3
+    y = torch.randint(0, c, (n, b), generator=gen)
+    w = torch.randn(n, generator=gen, dtype=torch.float64)
+    z, zr = z0.clone().requires_grad_(True), z0.clone().requires_grad_(True)
+    losses = colearning_loss(z, y)[0]
+    ref = torch.stack([torch.nn.functional.cross_entropy(zr[i], y[i]) for i in range(n)])
+    torch.testing.assert_close(losses, ref, rtol=1e-12, atol=1e-12)
+    (losses * w).sum().backward()
+    (ref * w).sum().backward()
+    torch.testing.assert_close(z.grad, zr.grad, rtol=1e-10, atol=1e-12)
+    torch.autograd.gradcheck(lambda t: colearning_loss(t, y)[0], (z0.clone().requires_grad_(True),))
