@@ -108,3 +108,39 @@ def test_build_optimizer_uses_it_only_where_torch_would_fuse() -> None:
     assert isinstance(opt, PackedSGD) == bool(fused)
     with pytest.raises(ValueError):
         build_optimizer(ens.parameters(), "sgd", lr=-1.0)
+
+
+def _kept_grads_steps(opt_cls, change: str) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
+    """Two steps on gradients kept across steps (``zero_grad(set_to_none=False)``), then one after ``change`` altered
+    member 1's first-layer gradient: ``fresh`` replaces it by a new tensor (3× its values), ``set`` moves the same
+    tensor object onto new storage (3× its values), ``none`` leaves it."""
+    ens = Ensemble.from_factory("mlp", 3, seed=2, executor="fused", **KW)
+    opt = opt_cls(ens.parameters(), lr=0.05, momentum=0.9, fused=True)
+    x, y = torch.randn(7, 6, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    for _ in range(2):
+        opt.zero_grad(set_to_none=False)
+        CoLearning(-0.2)(ens, x, y).losses.sum().backward()
+        opt.step()
+    p = ens.members[1].get_parameter("fc1.weight")
+    if change == "fresh":
+        p.grad = p.grad * 3
+    elif change == "set":
+        with torch.no_grad():
+            p.grad.set_(p.grad * 3)
+    opt.step()  # the same gradients again (or the changed ones)
+    return [q.detach().clone() for q in ens.parameters()], opt
+
+
+@pytest.mark.parametrize("change", ["none", "fresh", "set"])
+def test_gradients_kept_across_steps_are_recognised_and_a_changed_one_is_detected(change: str) -> None:
+    ours, opt = _kept_grads_steps(PackedSGD, change)
+    ref, _ = _kept_grads_steps(torch.optim.SGD, change)
+    for a, b in zip(ours, ref):  # a stale packed gradient would have updated member 1 with the unchanged values
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    # the layer whose gradient changed is no longer recognised by identity; the other layers still are
+    recognised = [
+        opt._known_grads(packed, [q.grad for q in ps]) is not None for ps, packed in opt._runs(opt.param_groups[0])
+    ]
+    assert recognised == [change == "none", True, True, True]
+    opt.zero_grad(set_to_none=True)  # and no gradient is kept past zero_grad
+    assert not opt.__dict__.get("_coterie_grads")

@@ -13,6 +13,7 @@ tensor, a closure, gradient scaling, tensor learning rates).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -103,6 +104,9 @@ class PackedSGD(torch.optim.SGD):
         momenta = self.__dict__.setdefault("_coterie_momenta", {})
         for key in [k for k in momenta if k not in live]:  # buffers of packs that were rebuilt
             del momenta[key]
+        known = self.__dict__.setdefault("_coterie_grads", {})
+        for key in [k for k in known if k not in live]:
+            del known[key]
         return runs
 
     def _plan(self, group: dict[str, Any]) -> list[tuple[list[nn.Parameter], Tensor, Tensor, Tensor | None]] | None:
@@ -116,11 +120,15 @@ class PackedSGD(torch.optim.SGD):
         plan = []
         for ps, packed in runs:
             grads = [p.grad for p in ps]
-            if any(g is None or g.is_sparse for g in grads):
-                return None
-            gpack = _packed_view(grads, packed)  # type: ignore[arg-type]
-            if gpack is None:
-                return None
+            gpack = self._known_grads(packed, grads)
+            if gpack is None:  # not the gradients verified last: verify the layout in full
+                if any(g is None or g.is_sparse for g in grads):
+                    return None
+                gpack = _packed_view(grads, packed)  # type: ignore[arg-type]
+                if gpack is None:
+                    return None
+                verified = (packed, grads, gpack, list(map(Tensor.data_ptr, grads)))
+                self.__dict__["_coterie_grads"][id(packed)] = verified  # the dict _known_grads set up
             mpack = None
             if momentum:
                 bufs = [self.state[p].get("momentum_buffer") for p in ps]
@@ -140,6 +148,28 @@ class PackedSGD(torch.optim.SGD):
                     momenta[id(packed)] = (packed, [self.state[p]["momentum_buffer"] for p in ps], mpack)
             plan.append((ps, packed, gpack, mpack))
         return plan
+
+    def _known_grads(self, packed: Tensor, grads: list[Tensor | None]) -> Tensor | None:
+        """The gradient pack of ``grads`` when they are, object for object, the gradients verified for ``packed``
+        last and still at the addresses verified then; else ``None`` (verify in full). Gradients persist across steps
+        with ``zero_grad(set_to_none=False)`` or several steps per backward; a gradient replaced by, or accumulated
+        into, a fresh tensor is not recognised.
+
+        Fresh gradients (``set_to_none=True``) cannot be recognised this way: the fused backward's slices are only
+        stored without a copy when nothing else holds them (autograd's ``AccumulateGrad`` copies a gradient that has
+        other references), so they are verified in full every step (``_packed_view``)."""
+        entry = self.__dict__.setdefault("_coterie_grads", {}).get(id(packed))  # -> (pack, grads, grad pack, ptrs)
+        if entry is None or entry[0] is not packed or not all(map(operator.is_, grads, entry[1])):
+            return None
+        return entry[2] if list(map(Tensor.data_ptr, grads)) == entry[3] else None  # type: ignore[arg-type]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """:meth:`torch.optim.Optimizer.zero_grad`; with ``set_to_none`` the gradients remembered by
+        :meth:`_known_grads` are let go too, so that no step's gradients outlive it here (gradients cleared by other
+        means, e.g. ``module.zero_grad()``, stay referenced until the next step replaces them)."""
+        if set_to_none:
+            self.__dict__.pop("_coterie_grads", None)
+        super().zero_grad(set_to_none)
 
     def _update(self, group: dict[str, Any], plan: list) -> None:
         momentum = group["momentum"] != 0
