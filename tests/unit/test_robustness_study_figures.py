@@ -86,3 +86,11 @@ def test_every_figure_is_drawn(tmp_path: Path) -> None:
     names = {p.name for p in written}
     assert names == {"blackbox.png", "whitebox.png", "k_ablation.png", "diversity.png", "learning_curves.png"}
     assert all(p.stat().st_size > 5000 for p in written)
+
+
+def test_summarise_reports_the_last_three_epochs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    F.collect_curves([_run_dir(tmp_path / "s0", 0, 0.5), _run_dir(tmp_path / "s1", 1, 0.7)], tmp_path / "curves.csv")
+    F.S.convergence(tmp_path / "curves.csv")
+    out = capsys.readouterr().out
+    # vote accuracy val + e/50 for e = 0, 1, 2, mean over the two seeds (0.5, 0.7): 60.0, 62.0, 64.0
+    assert "unprotected  epochs 1–3: 60.0 → 62.0 → 64.0 (n=2)" in out

@@ -206,6 +206,25 @@ def diversity(path: Path) -> None:
             _say(f"H5 CKA U − PARL {mean:+.3f} ± {ci:.3f} (n={n}): {v}")
 
 
+def convergence(path: Path) -> None:
+    """Learning curves (``curves.csv``, written by ``figures.py --collect``): each target's mean validation accuracy
+    (vote) over seeds at its last three epochs. Reporting only (added after the sweep): no reading depends on it."""
+    if not path.exists():
+        _say("\nconvergence: curves.csv absent")
+        return
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    _say("\nconvergence: mean validation accuracy % (vote) at the last three epochs")
+    for m in sorted({r["method"] for r in rows}):
+        by_epoch: dict[int, list[float]] = {}
+        for r in rows:
+            if r["method"] == m:
+                by_epoch.setdefault(int(r["epoch"]), []).append(float(r["val_ens_acc_vote"]))
+        last = sorted(by_epoch)[-3:]
+        vals = " → ".join(f"{100 * stat(by_epoch[e])[0]:.1f}" for e in last)
+        _say(f"{m:12s} epochs {last[0]}–{last[-1]}: {vals} (n={len(by_epoch[last[-1]])})")
+
+
 def report(rows: Rows, div_path: Path) -> None:
     """Every README number and reading: primary rule vote (seed 002), then mean probability."""
     for rule in ("vote", "mean"):
@@ -234,6 +253,7 @@ def report(rows: Rows, div_path: Path) -> None:
         comparison(rows, "H7 Fig. 5 K ablation (/7 > /5 > /3)", ["parl", "parl-5"], ["parl-5", "parl-3"],
                    "blackbox", ATTACKS, EPS_UPPER, rule)
     diversity(div_path)
+    convergence(div_path.with_name("curves.csv"))
 
 
 def _method(label: str) -> str:
