@@ -23,9 +23,10 @@ from torch import Tensor, nn
 from coterie.ensemble.packing import ParameterPack, pack_of
 
 
-def _packed_view(tensors: list[Tensor], like: Tensor) -> Tensor | None:
+def _packed_view(tensors: list[Tensor], like: Tensor, ptrs: list[int] | None = None) -> Tensor | None:
     """``tensors`` as one (N, *shape) tensor when they lie contiguously one after another in memory, inside the
-    first one's storage; else ``None``. ``like``: the (N, *shape) pack they mirror.
+    first one's storage; else ``None``. ``like``: the (N, *shape) pack they mirror; ``ptrs``: their addresses, when
+    the caller has them.
 
     Addresses decide it: tensor i must start where tensor i-1 ends, and the first one's storage must extend over
     all N (distinct allocations never overlap, so the view then covers exactly these tensors' memory). Gradients that
@@ -35,7 +36,7 @@ def _packed_view(tensors: list[Tensor], like: Tensor) -> Tensor | None:
     n = len(tensors)
     step = first.numel() * first.element_size()
     ptr = first.data_ptr()
-    if list(map(Tensor.data_ptr, tensors)) != list(range(ptr, ptr + n * step, step)):
+    if (ptrs or list(map(Tensor.data_ptr, tensors))) != list(range(ptr, ptr + n * step, step)):
         return None
     if not all(map(Tensor.is_contiguous, tensors)):
         return None
@@ -124,10 +125,11 @@ class PackedSGD(torch.optim.SGD):
             if gpack is None:  # not the gradients verified last: verify the layout in full
                 if any(g is None or g.is_sparse for g in grads):
                     return None
-                gpack = _packed_view(grads, packed)  # type: ignore[arg-type]
+                ptrs = list(map(Tensor.data_ptr, grads))  # type: ignore[arg-type]
+                gpack = _packed_view(grads, packed, ptrs)  # type: ignore[arg-type]
                 if gpack is None:
                     return None
-                verified = (packed, grads, gpack, list(map(Tensor.data_ptr, grads)))
+                verified = (packed, grads, gpack, ptrs)
                 self.__dict__["_coterie_grads"][id(packed)] = verified  # the dict _known_grads set up
             mpack = None
             if momentum:
