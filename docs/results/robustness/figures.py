@@ -124,9 +124,9 @@ def diversity_figure(plt, path: Path, dest: Path) -> Path | None:
     with path.open() as f:
         div = [r for r in csv.DictReader(f) if r["layer"] == "all"]
     methods = [m for m in [*S.METHODS, *S.K_METHODS[1:]] if any(r["method"] == m for r in div)]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for ax, (measure, label) in zip(axes, [("cka_mean", "mean linear CKA between members"),
-                                            ("grad_cos", "mean gradient cosine between members")], strict=True):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, (measure, label) in zip(axes, [("cka_mean", "mean linear CKA (member pairs)"),
+                                            ("grad_cos", "mean gradient cosine (member pairs)")], strict=True):
         for i, m in enumerate(methods):
             vals = [float(r["value"]) for r in div if r["method"] == m and r["measure"] == measure]
             if vals:
