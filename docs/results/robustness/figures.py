@@ -102,6 +102,14 @@ def _panel(ax, rows: list[dict], methods: Sequence[str], setting: str, attack: s
     ax.grid(alpha=0.3)
 
 
+def _save(plt, fig, title: str, dest: Path) -> Path:
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(dest, dpi=100)
+    plt.close(fig)
+    return dest
+
+
 def attack_figure(plt, rows: list[dict], methods: Sequence[str], setting: str, attacks: Sequence[str],
                   eps_list: Sequence[float], rule: str, title: str, dest: Path) -> Path:
     """One panel per attack: accuracy % against ε, mean over seeds with its 95 % CI band."""
@@ -110,11 +118,7 @@ def attack_figure(plt, rows: list[dict], methods: Sequence[str], setting: str, a
         _panel(ax, rows, methods, setting, attack, eps_list, rule)
     axes[0].set_ylabel(f"accuracy % ({rule} rule)")
     axes[-1].legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(dest, dpi=100)
-    plt.close(fig)
-    return dest
+    return _save(plt, fig, title, dest)
 
 
 def diversity_figure(plt, path: Path, dest: Path) -> Path | None:
@@ -135,11 +139,7 @@ def diversity_figure(plt, path: Path, dest: Path) -> Path | None:
         ax.set_xticks(range(len(methods)), methods, rotation=30)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3, axis="y")
-    fig.suptitle("Fig. 2: member similarity (lower = more diverse)")
-    fig.tight_layout()
-    fig.savefig(dest, dpi=100)
-    plt.close(fig)
-    return dest
+    return _save(plt, fig, "Fig. 2: member similarity (lower = more diverse)", dest)
 
 
 def curves_figure(plt, path: Path, dest: Path) -> Path | None:
@@ -167,11 +167,7 @@ def curves_figure(plt, path: Path, dest: Path) -> Path | None:
         ax.grid(alpha=0.3)
     axes[0].set_ylim(80, 100)
     axes[0].legend(fontsize=7)
-    fig.suptitle("learning curves of every target (mean over seeds ± 1 sd)")
-    fig.tight_layout()
-    fig.savefig(dest, dpi=100)
-    plt.close(fig)
-    return dest
+    return _save(plt, fig, "learning curves of every target (mean over seeds ± 1 sd)", dest)
 
 
 def draw(runs: Path, dest: Path, rule: str) -> list[Path]:
