@@ -7,6 +7,7 @@ import argparse
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -20,9 +21,12 @@ from ensemble_step import bench_beta, coterie_step, loop_step
 MLP_KW = {"in_features": 40, "num_classes": 10, "hidden": (100, 100)}
 
 
-def setup(description: str) -> argparse.Namespace:
-    """Parse ``--threads`` (default: $COTERIE_BENCH_THREADS or torch's default) and ``--quick``; print a header."""
+def setup(description: str, extra: Sequence[tuple[str, str]] = ()) -> argparse.Namespace:
+    """Parse ``--threads`` (default: $COTERIE_BENCH_THREADS or torch's default), ``--quick`` and any ``extra``
+    (flag, help) switches; print a header."""
     ap = argparse.ArgumentParser(description=description)
+    for flag, help_text in extra:
+        ap.add_argument(flag, action="store_true", help=help_text)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("COTERIE_BENCH_THREADS", "0")))
     ap.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the tensors and every method's members go there)")
