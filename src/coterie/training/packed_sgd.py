@@ -23,6 +23,11 @@ from torch import Tensor, nn
 from coterie.ensemble.packing import ParameterPack, pack_of
 
 
+def _made_from(entry: tuple | None, packed: Tensor, tensors: list) -> bool:
+    """Whether a memo entry ``(pack, tensors, ...)`` was made for ``packed`` from these very tensor objects."""
+    return entry is not None and entry[0] is packed and all(map(operator.is_, tensors, entry[1]))
+
+
 def _packed_view(tensors: list[Tensor], like: Tensor, ptrs: list[int] | None = None) -> Tensor | None:
     """``tensors`` as one (N, *shape) tensor when they lie contiguously one after another in memory, inside the
     first one's storage; else ``None``. ``like``: the (N, *shape) pack they mirror; ``ptrs``: their addresses, when
@@ -84,7 +89,7 @@ class PackedSGD(torch.optim.SGD):
         union of intact packs. Cached per group; the cache holds while the group's parameter list and every pack
         stay as they were (a rebuilt pack is a new object, a replaced storage fails ``intact``)."""
         params = group["params"]
-        cache = self.__dict__.setdefault("_coterie_runs", {})
+        cache = self._memo("runs")
         hit = cache.get(id(group))
         if hit is not None and hit[0] is group and hit[1] is params and hit[2] == len(params):
             if all(pack.intact() for pack in hit[3]):
@@ -102,13 +107,16 @@ class PackedSGD(torch.optim.SGD):
             return None  # the group holds only part of a pack (e.g. a frozen member's parameters are left out)
         cache[id(group)] = (group, params, len(params), list(packs.values()), runs)
         live = {id(packed) for entry in cache.values() for _, packed in entry[4]}
-        momenta = self.__dict__.setdefault("_coterie_momenta", {})
-        for key in [k for k in momenta if k not in live]:  # buffers of packs that were rebuilt
-            del momenta[key]
-        known = self.__dict__.setdefault("_coterie_grads", {})
-        for key in [k for k in known if k not in live]:
-            del known[key]
+        for memo in (self._memo("momenta"), self._memo("grads")):  # entries of packs that were rebuilt go
+            for key in [k for k in memo if k not in live]:
+                del memo[key]
         return runs
+
+    def _memo(self, name: str) -> dict[int, tuple]:
+        """The optimiser's memo ``name``, created on first use: runs (id(group) -> its packed layers), momenta
+        (id(pack) -> (pack, buffer slices, buffer pack)), grads (id(pack) -> (pack, gradients, gradient pack, their
+        addresses))."""
+        return self.__dict__.setdefault(f"_coterie_{name}", {})
 
     def _plan(self, group: dict[str, Any]) -> list[tuple[list[nn.Parameter], Tensor, Tensor, Tensor | None]] | None:
         """Per packed layer of this group: (parameters, parameter pack, gradient pack, momentum pack or None to
@@ -117,7 +125,7 @@ class PackedSGD(torch.optim.SGD):
         if runs is None:
             return None
         momentum = group["momentum"] != 0
-        momenta = self.__dict__.setdefault("_coterie_momenta", {})  # id(pack) -> (pack, buffer slices, buffer)
+        momenta = self._memo("momenta")
         plan = []
         for ps, packed in runs:
             grads = [p.grad for p in ps]
@@ -129,13 +137,12 @@ class PackedSGD(torch.optim.SGD):
                 gpack = _packed_view(grads, packed, ptrs)  # type: ignore[arg-type]
                 if gpack is None:
                     return None
-                verified = (packed, grads, gpack, ptrs)
-                self.__dict__["_coterie_grads"][id(packed)] = verified  # the dict _known_grads set up
+                self._memo("grads")[id(packed)] = (packed, grads, gpack, ptrs)
             mpack = None
             if momentum:
                 bufs = [self.state[p].get("momentum_buffer") for p in ps]
                 known = momenta.get(id(packed))
-                if known is not None and known[0] is packed and all(a is b for a, b in zip(bufs, known[1])):
+                if _made_from(known, packed, bufs):
                     mpack = known[2]  # the packed buffer this optimiser made: its slices are still the state
                 elif all(b is None for b in bufs):
                     mpack = None  # first step: created in _update
@@ -160,8 +167,8 @@ class PackedSGD(torch.optim.SGD):
         Fresh gradients (``set_to_none=True``) cannot be recognised this way: the fused backward's slices are only
         stored without a copy when nothing else holds them (autograd's ``AccumulateGrad`` copies a gradient that has
         other references), so they are verified in full every step (``_packed_view``)."""
-        entry = self.__dict__.setdefault("_coterie_grads", {}).get(id(packed))  # -> (pack, grads, grad pack, ptrs)
-        if entry is None or entry[0] is not packed or not all(map(operator.is_, grads, entry[1])):
+        entry = self._memo("grads").get(id(packed))
+        if not _made_from(entry, packed, grads):
             return None
         return entry[2] if list(map(Tensor.data_ptr, grads)) == entry[3] else None  # type: ignore[arg-type]
 
@@ -188,7 +195,7 @@ class PackedSGD(torch.optim.SGD):
                     views = list(mpack.unbind(0))
                     for p, m in zip(ps, views):
                         self.state[p]["momentum_buffer"] = m
-                    self.__dict__.setdefault("_coterie_momenta", {})[id(packed)] = (packed, views, mpack)
+                    self._memo("momenta")[id(packed)] = (packed, views, mpack)
                 ps_all.extend(ps)
                 packs.append(packed)
                 gpacks.append(gpack)
