@@ -4,6 +4,7 @@ paired advantages and the pre-registered verdict, against numbers computed by ha
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -87,11 +88,23 @@ def test_verdict_rules() -> None:
     assert mod.verdict(sig, ["type1", "type2"]) == "does not hold"
 
 
+def _eval_record(arm: str, val: float, test: float, participation: float, **extra: float) -> dict:
+    """One ldnn per-seed eval record of seed 0 as metrics.jsonl holds it (accuracy task)."""
+    return {
+        "phase": "eval",
+        "model": "nn",
+        "arm": arm,
+        "seed": 0,
+        "val_accuracy": val,
+        "test_accuracy": test,
+        "participation_ratio": participation,
+        **extra,
+    }
+
+
 def test_collect_from_run_dir(tmp_path: Path) -> None:
     """--collect turns ldnn's per-seed eval records into runs.csv rows (r = participation ratio / width) and the
     meta-learning summary into meta.csv."""
-    import json
-
     mod = _summarise()
     run = tmp_path / "run"
     run.mkdir()
@@ -109,26 +122,8 @@ def test_collect_from_run_dir(tmp_path: Path) -> None:
     (run / "results.json").write_text(json.dumps({"task": "mnist1d", "nn": {"metric": "accuracy", "meta": meta}}))
     recs = [
         {"phase": "meta", "model": "nn", "outer_step": 1},
-        {
-            "phase": "eval",
-            "model": "nn",
-            "arm": "mix",
-            "seed": 0,
-            "val_accuracy": 0.5,
-            "test_accuracy": 0.6,
-            "participation_ratio": 10.0,
-            "hessian_trace": 3.0,
-            "near_zero_fraction": 0.25,
-        },
-        {
-            "phase": "eval",
-            "model": "nn",
-            "arm": "relu",
-            "seed": 0,
-            "val_accuracy": 0.4,
-            "test_accuracy": 0.45,
-            "participation_ratio": 5.0,
-        },
+        _eval_record("mix", 0.5, 0.6, 10.0, hessian_trace=3.0, near_zero_fraction=0.25),
+        _eval_record("relu", 0.4, 0.45, 5.0),
     ]
     (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     dest = tmp_path / "out"
@@ -192,23 +187,12 @@ def test_base_zero_sweep_is_its_own_setting(tmp_path: Path, capsys: pytest.Captu
 
 def test_collect_records_base(tmp_path: Path) -> None:
     """--collect writes the config's ``base`` (sine when the config has none)."""
-    import json
-
     mod = _summarise()
     for name, cfg in (("zero", "base: zero\n"), ("default", "")):
         run = tmp_path / name
         run.mkdir()
         (run / "config.yaml").write_text(f"experiment: ldnn\ntask: mnist1d\nhidden: [25]\n{cfg}")
         (run / "results.json").write_text(json.dumps({"task": "mnist1d", "nn": {"metric": "accuracy", "meta": None}}))
-        rec = {
-            "phase": "eval",
-            "model": "nn",
-            "arm": "mix",
-            "seed": 0,
-            "val_accuracy": 0.5,
-            "test_accuracy": 0.6,
-            "participation_ratio": 5.0,
-        }
-        (run / "metrics.jsonl").write_text(json.dumps(rec) + "\n")
+        (run / "metrics.jsonl").write_text(json.dumps(_eval_record("mix", 0.5, 0.6, 5.0)) + "\n")
     mod.main(["--collect", str(tmp_path / "zero"), str(tmp_path / "default"), "--runs", str(tmp_path / "runs.csv")])
     assert [r["base"] for r in mod.read_runs(tmp_path / "runs.csv")] == ["zero", "sin"]
