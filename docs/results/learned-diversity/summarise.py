@@ -81,15 +81,19 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def setting_source(source: str, base: str) -> str:
+    """A setting's activation source: the source task, with a non-sine base written into it ("mnist1d (base
+    zero)")."""
+    return source if base == "sin" else f"{source} (base {base})"
+
+
 def settings(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict[str, Any]]]]:
     """{(task, model, width, source, E): {arm: {seed: row}}} in first-seen order (E: the arms' epoch budget, so a
     task rerun with 2E is a setting of its own). A non-sine base is part of the source ("mnist1d (base zero)": the
     Fig 4 sweep), so its width-100 run is not merged with the main study's."""
     out_: dict[tuple, dict[str, dict[int, dict[str, Any]]]] = {}
     for r in rows:
-        source = r.get("source") or r["task"]
-        if r.get("base", "sin") != "sin":
-            source = f"{source} (base {r['base']})"
+        source = setting_source(r.get("source") or r["task"], r.get("base", "sin"))
         key = (r["task"], r.get("model") or "nn", r["width"], source, r["epochs"])
         out_.setdefault(key, {}).setdefault(r["arm"], {})[r["seed"]] = r
     return out_
@@ -273,8 +277,7 @@ def _collect_one(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
     width, base = int(cfg.get("hidden", [100])[0]), cfg.get("base") or "sin"
     source = _source(res)
     records = _curves_module().eval_records(run)  # the last record per (model, arm, seed): resumed runs repeat
-    curve_source = source if base == "sin" else f"{source} (base {base})"  # as settings() keys runs.csv
-    curves = _curves_module().curve_rows(records, res, width, curve_source)
+    curves = _curves_module().curve_rows(records, res, width, setting_source(source, base))
     rows, metas = [], []
     for rec in records:
         metric = res[rec["model"]]["metric"]
@@ -334,10 +337,11 @@ def main(argv: list[str] | None = None) -> None:
         runs = Path(a.runs)
         if not runs.exists():
             sys.exit(f"no {runs}: the study has not been collected yet (run the study configs, then --collect)")
-        report(read_runs(runs), runs.parent / "meta.csv")
+        rows = read_runs(runs)
+        report(rows, runs.parent / "meta.csv")
         if (runs.parent / "curves.csv").exists():
             _curves_module().convergence_report(runs.parent / "curves.csv", out)
-        _readings_module().readings_report(read_runs(runs), out)
+        _readings_module().readings_report(rows, out)
 
 
 if __name__ == "__main__":
