@@ -17,9 +17,11 @@ spec.loader.exec_module(F)
 
 
 def _run_dir(path: Path, seed: int, val: float) -> Path:
-    """A run dir laid out as the robustness experiment writes it: results.json and repeat<R>/<target>/metrics.jsonl."""
+    """A run dir laid out as the robustness experiment writes it (seed 0, one repeat ``first_repeat`` = ``seed``):
+    config.yaml, results.json and repeat<R>/<target>/metrics.jsonl."""
     (path).mkdir()
     (path / "results.json").write_text(json.dumps({"repeats": [{"seed": seed}]}))
+    (path / "config.yaml").write_text(f"experiment: robustness\nseed: 0\nfirst_repeat: {seed}\nrepeats: 1\n")
     for label in ("unprotected", "PARL_5"):
         d = path / f"repeat{seed}" / label
         d.mkdir(parents=True)

@@ -23,6 +23,9 @@ import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from statistics import fmean
+
+import yaml
 
 HERE = Path(__file__).resolve().parent
 CURVE_FIELDS = ["seed", "method", "epoch", "train_loss", "val_member_acc", "val_ens_acc_vote"]
@@ -41,16 +44,14 @@ def _summarise():
 S = _summarise()
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
-
-
 def curve_rows(run_dir: Path) -> list[dict]:
-    """One row per (seed, target, epoch) of a run dir (targets as ``repeat<R>/<label>/metrics.jsonl``)."""
+    """One row per (seed, target, epoch) of a run dir (targets as ``repeat<R>/<label>/metrics.jsonl``, R counting
+    from the config's ``first_repeat``)."""
     res = json.loads((run_dir / "results.json").read_text())
+    first = yaml.safe_load((run_dir / "config.yaml").read_text()).get("first_repeat", 0)
     rows = []
     for rep_index, rep in enumerate(res["repeats"]):
-        rep_dir = next(p for p in (run_dir / f"repeat{rep['seed']}", run_dir / f"repeat{rep_index}") if p.is_dir())
+        rep_dir = run_dir / f"repeat{first + rep_index}"
         for target in sorted(p for p in rep_dir.iterdir() if (p / "metrics.jsonl").exists()):
             method = S._method(target.name.replace("_", "/"))
             for line in (target / "metrics.jsonl").read_text().splitlines():
@@ -58,7 +59,7 @@ def curve_rows(run_dir: Path) -> list[dict]:
                 if "val_ens_acc_vote" not in r:
                     continue
                 rows.append(dict(seed=rep["seed"], method=method, epoch=r["epoch"] + 1,
-                                 train_loss=_mean(r["train_loss"]), val_member_acc=r["val_member_acc_mean"],
+                                 train_loss=fmean(r["train_loss"]), val_member_acc=r["val_member_acc_mean"],
                                  val_ens_acc_vote=r["val_ens_acc_vote"]))
     return rows
 
@@ -134,7 +135,7 @@ def diversity_figure(plt, path: Path, dest: Path) -> Path | None:
         for i, m in enumerate(methods):
             vals = [float(r["value"]) for r in div if r["method"] == m and r["measure"] == measure]
             if vals:
-                ax.bar(i, _mean(vals), color=COLOURS.get(m), alpha=0.6)
+                ax.bar(i, fmean(vals), color=COLOURS.get(m), alpha=0.6)
                 ax.plot([i] * len(vals), vals, "k.", ms=4)
         ax.set_xticks(range(len(methods)), methods, rotation=30)
         ax.set_ylabel(label)
@@ -146,17 +147,16 @@ def curves_figure(plt, path: Path, dest: Path) -> Path | None:
     """Validation accuracy (ensemble vote) and mean member training loss per epoch, mean over seeds ± 1 sd."""
     if not path.exists():
         return None
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    methods = [m for m in [*S.METHODS, *S.K_METHODS[1:], "surrogate"] if any(r["method"] == m for r in rows)]
+    by_key = {key: S.read_curves(path, key) for key in ("val_ens_acc_vote", "train_loss")}
+    methods = [m for m in [*S.METHODS, *S.K_METHODS[1:], "surrogate"] if m in by_key["train_loss"]]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, key, label in ((axes[0], "val_ens_acc_vote", "validation accuracy % (vote)"),
                            (axes[1], "train_loss", "training loss (objective's own scale)")):
         for m in methods:
-            epochs = sorted({int(r["epoch"]) for r in rows if r["method"] == m})
-            per_epoch = [[float(r[key]) for r in rows if r["method"] == m and int(r["epoch"]) == e] for e in epochs]
+            epochs = sorted(by_key[key][m])
+            per_epoch = [by_key[key][m][e] for e in epochs]
             scale = 100 if key.startswith("val") else 1
-            mean = [scale * _mean(v) for v in per_epoch]
+            mean = [scale * fmean(v) for v in per_epoch]
             sd = [scale * (S.stat(v)[1] if len(v) > 1 else 0.0) for v in per_epoch]
             n = min(len(v) for v in per_epoch)
             ax.plot(epochs, mean, color=COLOURS.get(m), label=f"{m} (n={n})")

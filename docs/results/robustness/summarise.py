@@ -206,20 +206,25 @@ def diversity(path: Path) -> None:
             _say(f"H5 CKA U − PARL {mean:+.3f} ± {ci:.3f} (n={n}): {v}")
 
 
+def read_curves(path: Path, column: str) -> dict[str, dict[int, list[float]]]:
+    """curves.csv (``figures.py --collect``) as {method: {epoch: [``column`` per seed]}}."""
+    out: dict[str, dict[int, list[float]]] = {}
+    with path.open() as f:
+        for r in csv.DictReader(f):
+            out.setdefault(r["method"], {}).setdefault(int(r["epoch"]), []).append(float(r[column]))
+    return out
+
+
 def convergence(path: Path) -> None:
     """Learning curves (``curves.csv``, written by ``figures.py --collect``): each target's mean validation accuracy
     (vote) over seeds at its last three epochs. Reporting only (added after the sweep): no reading depends on it."""
     if not path.exists():
         _say("\nconvergence: curves.csv absent")
         return
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
     _say("\nconvergence: mean validation accuracy % (vote) at the last three epochs")
-    for m in sorted({r["method"] for r in rows}):
-        by_epoch: dict[int, list[float]] = {}
-        for r in rows:
-            if r["method"] == m:
-                by_epoch.setdefault(int(r["epoch"]), []).append(float(r["val_ens_acc_vote"]))
+    curves = read_curves(path, "val_ens_acc_vote")
+    for m in sorted(curves):
+        by_epoch = curves[m]
         last = sorted(by_epoch)[-3:]
         vals = " → ".join(f"{100 * stat(by_epoch[e])[0]:.1f}" for e in last)
         _say(f"{m:12s} epochs {last[0]}–{last[-1]}: {vals} (n={len(by_epoch[last[-1]])})")
