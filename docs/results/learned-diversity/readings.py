@@ -89,7 +89,7 @@ def fig5(sets: Sets) -> list[Reading]:
         rows.append(("Fig 5", _label(key), _cmp_text(cmp, ["type1", "type2"]), v))
         if "sin" in cmp:
             c = cmp["sin"]
-            vs = "does not hold" if not c["advantage"] > 0 else "holds" if c["p_holm"] < 0.05 else "weaker"
+            vs = "does not hold" if not c["advantage"] > 0 else "holds" if c["p_holm"] < _s().ALPHA else "weaker"
             rows.append(("Fig 5 vs sine", _label(key), _cmp_text(cmp, ["sin"]), vs))
     return rows or [("Fig 5", "vanderpol nn", "", NO_DATA)]
 
@@ -172,7 +172,7 @@ def fig6b(sets: Sets) -> list[Reading]:
             continue
         if any(v["ratio"] > 1 for v in r.values()):
             v = "does not hold"
-        elif all(v["ratio"] <= 0.5 and v["p_holm"] < 0.05 for v in r.values()):
+        elif all(v["ratio"] <= 0.5 and v["p_holm"] < _s().ALPHA for v in r.values()):
             v = "holds"
         else:
             v = "weaker"
@@ -197,8 +197,8 @@ def fig6c(sets: Sets) -> list[Reading]:
         lowest = min(means, key=means.get) == "hnn mix"
         cmp = _s().compare_mix(hnn, "val_metric", False)
         line = _s().hnn_vs_nn(hnn, nn)["mix"]
-        beats = all(c["advantage"] > 0 and c["p_holm"] < 0.05 for c in cmp.values())
-        beats_nn = line["ratio"] < 1 and line["p_holm"] < 0.05
+        beats = all(c["advantage"] > 0 and c["p_holm"] < _s().ALPHA for c in cmp.values())
+        beats_nn = line["ratio"] < 1 and line["p_holm"] < _s().ALPHA
         v = "holds" if lowest and beats and beats_nn else "weaker" if lowest else "does not hold"
         nums = (
             f"lowest of {len(means)}: {min(means, key=means.get)}; hnn mix {_cmp_text(cmp, list(cmp))}; "
@@ -244,7 +244,7 @@ def fig8_reading(arms: Arms) -> tuple[str, str]:
         and t["type1"] > t["type2"] > t["mix"]
         and (f["type1"] < f["type2"] < f["mix"])
     )
-    sig = all(s.compare_mix(arms, c, better)[p]["p_holm"] < 0.05 for c, better in FLAT for p in ("type1", "type2"))
+    sig = all(s.compare_mix(arms, c, better)[p]["p_holm"] < s.ALPHA for c, better in FLAT for p in ("type1", "type2"))
     v = "holds" if order and sig else "weaker" if order else "does not hold"
     nums = "; ".join(f"{c} " + "/".join(f"{d[a]:.4g}" for a in ("type1", "type2", "mix")) for c, d in m.items())
     return v, nums + " (type1/type2/mix)"
@@ -283,7 +283,7 @@ def reuse(sets: Sets) -> list[Reading]:
         if not d["sin"].mean() > 0:
             v = "does not hold"
         else:
-            v = "holds" if ps[1] >= 0.05 or d["mix"].mean() > 0 else "weaker"
+            v = "holds" if ps[1] >= _s().ALPHA or d["mix"].mean() > 0 else "weaker"
         nums = (
             f"vs own sin {d['sin'].mean():+.4g} (Holm p {ps[0]:.3g}); vs own mix {d['mix'].mean():+.4g} "
             f"(Holm p {ps[1]:.3g}); > 0: reused better"
