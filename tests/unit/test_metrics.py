@@ -32,6 +32,13 @@ def test_js_reaches_ln2_on_disjoint_supports_and_matches_reference():
     assert abs(float(metrics.js_divergence_matrix(q)[0, 1]) - ref) < 1e-5
 
 
+def test_js_matrix_passes_its_floor_on():
+    # eps floors the probabilities inside the logs: with eps = 0.6 above the mixture's 0.5, each half-KL of two
+    # disjoint one-hots is log(1) − log(0.6), so JS = −log 0.6 instead of ln 2
+    p = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
+    assert abs(float(metrics.js_divergence_matrix(p, eps=0.6)[0, 1]) + math.log(0.6)) < 1e-6
+
+
 def test_kl_matrix_matches_scipy():
     from scipy.stats import entropy
 

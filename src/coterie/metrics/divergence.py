@@ -37,7 +37,7 @@ def js_divergence_matrix(probs: Tensor, eps: float = 1e-12) -> Tensor:
     n = probs.shape[0]
     out = torch.zeros(n, n, dtype=probs.dtype, device=probs.device)
     for i in range(n):  # row by row keeps memory at O(N·B·C)
-        out[i] = js_divergence(probs[i].unsqueeze(0), probs).mean(-1)
+        out[i] = js_divergence(probs[i].unsqueeze(0), probs, eps).mean(-1)
     return 0.5 * (out + out.T)
 
 
