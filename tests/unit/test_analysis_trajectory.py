@@ -4,9 +4,11 @@ the members' validation logits, and the saved logit snapshots round-trip through
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from coterie.analysis import (
@@ -21,6 +23,7 @@ from coterie.ensemble import Ensemble
 from coterie.objectives import CoLearning
 from coterie.training import Trainer
 from coterie.training.callbacks import ValidationLogitsRecorder
+from coterie.utils.errors import InputError
 
 
 def _data(m: int, seed: int) -> TensorData:
@@ -101,3 +104,41 @@ def test_subset_is_capped_by_the_validation_size() -> None:
     a = TrajectoryRecorder(val.x, val.y, None, logits_samples=4, seed=1).subset
     assert a.tolist() == TrajectoryRecorder(val.x, val.y, None, logits_samples=4, seed=1).subset.tolist()
     assert len(set(a.tolist())) == 4
+
+
+def test_activity_samples_below_one_is_refused() -> None:
+    val = _data(10, 0)
+    with pytest.raises(InputError, match="activity_samples must be at least 1, got 0"):
+        TrajectoryRecorder(val.x, val.y, None, activity_samples=0)
+
+
+def _fit_members(ens: Ensemble, epochs: int = 2) -> Trainer:
+    train, val = _data(48, 0), _data(20, 1)
+    rec = TrajectoryRecorder(val.x, val.y, None, logits_samples=8, activity_samples=8)
+    tr = Trainer(ens, CoLearning(0.0), lr=0.1, epochs=epochs, batch_size=16, callbacks=[rec], progress=False)
+    tr.fit(train, val)
+    return tr
+
+
+def test_an_activity_error_propagates() -> None:
+    # a member naming a layer it does not have: layer_activity's KeyError must stop training, not record {}
+    ens = Ensemble.from_factory("mlp", 2, in_features=8, num_classes=3, hidden=[6], seed=0)
+    ens.members[0].feature_layers = _no_such_layer  # type: ignore[method-assign]
+    with pytest.raises(KeyError, match="nope"):
+        _fit_members(ens)
+
+
+def _no_such_layer(kind: str = "all") -> list[str]:
+    return ["nope"]
+
+
+def test_members_without_activation_layers_omit_activity_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    ens = Ensemble.from_factory("mlp", 2, in_features=8, num_classes=3, hidden=[], seed=0)  # linear: no activations
+    with caplog.at_level(logging.WARNING, logger="coterie.analysis.trajectory"):
+        tr = _fit_members(ens, epochs=3)
+    warned = [r.getMessage() for r in caplog.records if "activity is not recorded" in r.getMessage()]
+    assert warned == ["activity is not recorded: member MLP has no activation layers"]  # decided once, not per epoch
+    assert len(tr.history) == 3
+    for record in tr.history:
+        assert "val_inactive_fraction" not in record and "val_mean_activation" not in record
+        assert len(record["val_member_kl"]) == 2  # the other records are still there

@@ -14,11 +14,17 @@ from coterie.utils.figures import subplots
 
 
 def sparsity_during_training(runs: Sequence[RunData], layer: str | None = None) -> Figure:
-    """Fig 6a: fraction of inactive units of the first hidden activation layer per epoch (validation), member 1."""
+    """Fig 6a: fraction of inactive units of the first hidden activation layer per epoch (validation), member 1.
+
+    A run whose records hold no activity (its members have no activation layers; see
+    :class:`coterie.analysis.TrajectoryRecorder`) is named in a note on the figure instead of being left out silently.
+    """
     fig, ax = subplots(figsize=(5.0, 3.4))
+    missing = []
     for run in runs:
         hist = [r for r in run.history if r.get("val_inactive_fraction")]
         if not hist:
+            missing.append(run.path.name)
             continue
         name = layer or next(iter(hist[0]["val_inactive_fraction"]))
         vals = [np.mean(r["val_inactive_fraction"][name][:1]) for r in hist]
@@ -31,7 +37,11 @@ def sparsity_during_training(runs: Sequence[RunData], layer: str | None = None) 
     ax.set_xlabel("epoch")
     ax.set_ylabel("fraction of inactive units")
     ax.set_title(f"sparsity of the first hidden layer{f' ({layer})' if layer else ''}", fontsize=9)
-    ax.legend(fontsize=8)
+    if missing:
+        note = f"no activity recorded (no activation layers) for {len(missing)} run(s): {', '.join(missing)}"
+        ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True, fontsize=7, transform=ax.transAxes)
+    if len(missing) < len(runs):
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
