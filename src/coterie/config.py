@@ -72,6 +72,16 @@ class DataConfig(Strict):
         return v
 
     @model_validator(mode="after")
+    def _loader_options(self) -> DataConfig:
+        from coterie.data.registry import loader_options, names
+
+        for option in ("num_samples", "data_dir"):
+            if getattr(self, option) is not None and option not in loader_options(self.name):
+                takers = [n for n in names() if option in loader_options(n)]
+                raise ValueError(f"data.{option} does not apply to dataset {self.name!r}; it is read for {takers}")
+        return self
+
+    @model_validator(mode="after")
     def _fractions(self) -> DataConfig:
         if self.val_fraction + (self.test_fraction or 0.0) >= 1:
             raise ValueError("val_fraction + test_fraction must be < 1")
@@ -122,6 +132,15 @@ class OptimizerConfig(Strict):
     momentum: float = Field(default=0.9, ge=0, lt=1)
     weight_decay: float = Field(default=0.0, ge=0)
     nesterov: bool = False
+
+    @model_validator(mode="after")
+    def _sgd_only(self) -> OptimizerConfig:
+        # a field counts when it differs from its default: a dumped config (config.yaml) carries every field
+        fields = type(self).model_fields
+        sgd_only = [k for k in ("momentum", "nesterov") if getattr(self, k) != fields[k].default]
+        if self.name != "sgd" and sgd_only:
+            raise ValueError(f"optimizer.{', optimizer.'.join(sgd_only)}: SGD only, not read by {self.name!r}")
+        return self
 
 
 class ScheduleConfig(Strict):

@@ -34,6 +34,11 @@ def test_valid_config_roundtrip(tmp_path):
         ({"data": {"name": "imagenet"}}, "data.name"),
         ({"frozen": [5]}, "frozen"),
         ({"experiment": "nonsense"}, "experiment"),
+        ({"data": {"name": "digits", "num_samples": 50}}, "data.num_samples"),
+        ({"data": {"name": "digits", "data_dir": "/data"}}, "data.data_dir"),
+        ({"data": {"name": "mnist1d", "data_dir": "/data"}}, "data.data_dir"),
+        ({"optimizer": {"name": "adam", "momentum": 0.5}}, "optimizer.momentum"),
+        ({"optimizer": {"name": "adamw", "nesterov": True}}, "optimizer.nesterov"),
     ],
 )
 def test_invalid_config_names_field(patch, field):
@@ -57,3 +62,22 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("a: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_a_dumped_config_validates_again():
+    # config.yaml records every field with its default (SGD's momentum for an Adam run, data options as null), and
+    # coterie.load / eval validate it again
+    cfg = validate_config(_base() | {"optimizer": {"name": "adam", "lr": 0.001}, "data": {"name": "digits"}})
+    again = validate_config(cfg.model_dump(mode="json"))
+    assert again.optimizer.name == "adam" and again.data.num_samples is None
+
+
+def test_loader_options_reach_the_loader(monkeypatch):
+    from coterie.experiments import build
+
+    seen = {}
+    monkeypatch.setattr(build, "load_splits", lambda name, **kw: seen.setdefault(name, kw))
+    for data in ({"name": "mnist1d", "num_samples": 123}, {"name": "cifar10", "data_dir": "d"}, {"name": "digits"}):
+        build.build_splits(validate_config(_base() | {"data": data}).data, seed=0)
+    assert seen["mnist1d"]["num_samples"] == 123 and seen["cifar10"]["data_dir"] == "d"
+    assert "num_samples" not in seen["digits"] and "data_dir" not in seen["digits"]

@@ -75,12 +75,14 @@ def test_robustness_method_augment_overrides_data_and_is_checked_before_training
     assert torch.equal(flat.train.x, splits.train.x.flatten(1))
 
 
-def test_trainer_from_sections_maps_every_optimiser_and_schedule_field():
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_trainer_from_sections_maps_every_optimiser_and_schedule_field(name):
+    sgd_only = {"momentum": 0.5, "nesterov": True} if name == "sgd" else {}  # Adam(W) configs refuse them
     cfg = validate_config(
         {
             "data": {"name": "digits", "val_fraction": 0.2},
             "model": {"name": "mlp", "kwargs": {"hidden": [8]}},
-            "optimizer": {"name": "adamw", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.01, "nesterov": True},
+            "optimizer": {"name": name, "lr": 0.003, "weight_decay": 0.01, **sgd_only},
             "schedule": {"name": "multistep", "milestones": [2, 4], "gamma": 0.3, "step_size": 7, "warmup_epochs": 1},
             "epochs": 6,
             "batch_size": 32,
@@ -115,11 +117,11 @@ def test_trainer_from_sections_maps_every_optimiser_and_schedule_field():
         )
     }
     assert got == {
-        "optimizer": "adamw",
+        "optimizer": name,
         "lr": 0.003,
-        "momentum": 0.5,
+        "momentum": 0.5 if name == "sgd" else 0.9,
         "weight_decay": 0.01,
-        "nesterov": True,
+        "nesterov": name == "sgd",
         "schedule": "multistep",
         "milestones": (2, 4),
         "gamma": 0.3,

@@ -22,6 +22,20 @@ DATASETS.add("cifar10", lambda data_dir=".", **kw: load_cifar("cifar10", data_di
 DATASETS.add("cifar100", lambda data_dir=".", **kw: load_cifar("cifar100", data_dir, **kw))
 
 
+#: The options of a config's ``data`` section each built-in loader takes (:class:`coterie.config.DataConfig` refuses a
+#: set option the named dataset does not take, rather than ignore it).
+LOADER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "mnist1d": ("num_samples",),
+    "cifar10": ("data_dir",),
+    "cifar100": ("data_dir",),
+}
+
+
+def loader_options(name: str) -> tuple[str, ...]:
+    """The config ``data`` options (``num_samples``, ``data_dir``) that dataset ``name``'s loader takes."""
+    return LOADER_OPTIONS.get(name, ())
+
+
 def register_dataset(name: str, loader: Callable[..., TensorData]) -> None:
     """Make ``loader`` available as ``load_dataset(name, ...)`` (a taken name raises ``ValueError``)."""
     DATASETS.add(name, loader)

@@ -19,6 +19,7 @@ from coterie.config import (
 )
 from coterie.data import Splits, load_splits
 from coterie.data.augment import BatchAugment, build_augment
+from coterie.data.registry import loader_options
 from coterie.ensemble import Ensemble
 from coterie.experiments.registry import ExperimentConfig
 from coterie.objectives.base import Objective
@@ -30,11 +31,8 @@ from coterie.utils.seed import seed_everything
 
 def build_splits(cfg: DataConfig, seed: int) -> Splits:
     """Load the dataset and split it (``cfg.split``: random or official) with ``cfg.split_seed`` (or the run seed)."""
-    kwargs: dict[str, Any] = {}
-    if cfg.name == "mnist1d" and cfg.num_samples is not None:
-        kwargs["num_samples"] = cfg.num_samples
-    if cfg.name.startswith("cifar"):
-        kwargs["data_dir"] = cfg.data_dir or "."
+    options = ((k, getattr(cfg, k)) for k in loader_options(cfg.name))
+    kwargs: dict[str, Any] = {k: v for k, v in options if v is not None}
     split_seed = seed if cfg.split_seed is None else cfg.split_seed
     return load_splits(
         cfg.name,
