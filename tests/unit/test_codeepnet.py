@@ -3,6 +3,10 @@ baselines and the fitness evaluation."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -12,9 +16,13 @@ from coterie.cooperative import (
     CoDeepNet,
     ConvGene,
     FitnessTask,
+    GAConfig,
+    GeneticSearch,
     NetGenes,
     ProcessPoolEvaluator,
     RayEvaluator,
+    SearchFailedError,
+    SearchSpace,
     TargetScaler,
     TrainConfig,
     default_chromosome,
@@ -25,6 +33,7 @@ from coterie.cooperative import (
     larger_single_cnn,
     predict,
     regression_metrics,
+    training,
 )
 from coterie.cooperative.baselines import count_parameters
 from coterie.data.methylation import MethylationPreprocessor, simulate_methylation, split_samples
@@ -274,3 +283,48 @@ def test_ray_evaluator_matches_serial(cohort: dict[str, np.ndarray]) -> None:
     with RayEvaluator(task, workers=2) as ev:
         remote = ev(cs)
     assert remote == pytest.approx([task(c) for c in cs], rel=1e-5)
+
+
+def _raise(error: Exception) -> Callable[..., Any]:
+    return functools.partial(_raising, error)
+
+
+def _raising(error: Exception, *args: Any, **kwargs: Any) -> Any:
+    raise error
+
+
+def test_a_training_error_is_unfit_and_kept(cohort: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training, "fit_pair", _raise(ValueError("width collapsed")))
+    task = _task(cohort)
+    assert task.val_mae(_small_chromosome()) == float("inf")
+    assert task.failures == [f"{_small_chromosome().describe()}: ValueError: width collapsed"]
+
+
+def test_out_of_memory_propagates_and_is_not_cached(
+    cohort: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # torch.OutOfMemoryError is a RuntimeError: it must not pass for a pathological architecture (fitness inf)
+    monkeypatch.setattr(training, "fit_pair", _raise(torch.OutOfMemoryError("CUDA out of memory")))
+    task = _task(cohort)
+    with pytest.raises(torch.OutOfMemoryError):
+        task(_small_chromosome())
+    ga = GeneticSearch(SearchSpace(input_length=L), task, GAConfig(population_size=2, generations=0))
+    with pytest.raises(torch.OutOfMemoryError):
+        ga.run()
+    assert ga.cache == {} and task.failures == []
+
+
+def test_a_search_where_every_architecture_fails_raises(
+    cohort: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(training, "fit_pair", _raise(RuntimeError("shape mismatch")))
+    task = _task(cohort)
+    ga = GeneticSearch(
+        SearchSpace(input_length=L), task, GAConfig(population_size=3, generations=1), initial=[_small_chromosome()]
+    )
+    with pytest.raises(SearchFailedError, match=r"every one of the \d+ architectures") as info:
+        ga.run()
+    n = len(ga.cache)
+    assert n >= 3 and all(v == float("inf") for v in ga.cache.values())
+    assert f"every one of the {n} architectures" in str(info.value)
+    assert f"first failure: {ga.initial[0].describe()}: RuntimeError: shape mismatch" in str(info.value)

@@ -5,7 +5,7 @@ and Ray tasks can run it (:mod:`coterie.cooperative.genetic`)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,9 @@ class FitnessTask:
             (:func:`~coterie.cooperative.baselines.larger_single_cnn`: its larger network widened to ≥
             ``single_ratio`` × the pair's parameters) trained with the chromosome's learning rate (its transmission
             rate is unused) — the single CNN searched by the same GA.
+        failures: messages of the evaluations that failed in this process (``"<chromosome>: <error>"``), which
+            :class:`~coterie.cooperative.genetic.GeneticSearch` quotes when every architecture failed; evaluations in
+            worker processes fill their own copies.
     """
 
     x_train: np.ndarray
@@ -61,6 +64,7 @@ class FitnessTask:
     cost_weight: float = 0.0
     model: str = "pair"
     single_ratio: float = 1.5
+    failures: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def build(self, chromosome: Chromosome) -> Any:
         """The network the fitness trains: the pair, or (``model="single"``) the chromosome's single larger CNN."""
@@ -91,7 +95,12 @@ class FitnessTask:
         return larger_single_cnn(chromosome, length, pair_params, self.single_ratio, self.dropout, self.mean, self.std)
 
     def val_mae(self, chromosome: Chromosome, k: int = 0) -> float:
-        """Validation MAE (years) of one network trained with the chromosome's k-th seed (inf when training fails)."""
+        """Validation MAE (years) of one network trained with the chromosome's k-th seed.
+
+        A RuntimeError or ValueError while training makes the architecture unfit (inf, logged and kept in
+        ``failures``); running out of memory is not a property of the architecture and propagates, so it is never
+        cached as a fitness.
+        """
         import torch
 
         from coterie.cooperative.training import fit_pair, fit_single
@@ -116,8 +125,11 @@ class FitnessTask:
                 seed=s,
                 device=self.device,
             )
+        except torch.OutOfMemoryError:  # a RuntimeError, but the machine's limit, not the architecture's fault
+            raise
         except (RuntimeError, ValueError) as e:  # a pathological architecture is unfit, not a crash
             log.warning("fitness evaluation failed for %s: %s", chromosome.describe(), e)
+            self.failures.append(f"{chromosome.describe()}: {type(e).__name__}: {e}")
             return float("inf")
         return float(res.best_val_mae)
 

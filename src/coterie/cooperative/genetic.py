@@ -308,6 +308,23 @@ class GenerationRecord:
         return dict(self.__dict__)
 
 
+class SearchFailedError(RuntimeError):
+    """Every architecture the genetic search evaluated failed (non-finite fitness), so there is no best one to use."""
+
+
+def all_failed_error(evaluations: int, failures: Sequence[str]) -> SearchFailedError:
+    """The error for a search whose ``evaluations`` chromosomes all failed, quoting the first failure when known."""
+    first = (
+        f"first failure: {failures[0]}"
+        if failures
+        else "no failure message reached this process (see the 'fitness evaluation failed' warnings)"
+    )
+    return SearchFailedError(
+        f"every one of the {evaluations} architectures evaluated by the genetic search failed "
+        f"(non-finite fitness), so none can be trained; {first}"
+    )
+
+
 @dataclass
 class GAResult:
     best: Chromosome
@@ -328,6 +345,10 @@ class GeneticSearch:
         evaluator: maps a list of chromosomes to their fitness values (e.g. a :class:`ProcessPoolEvaluator`).
         initial: chromosomes placed in the first population (e.g. the hand-designed default), the rest random.
         on_generation: called with each :class:`GenerationRecord` (logging, metrics.jsonl).
+
+    Raises:
+        SearchFailedError: from :meth:`run`, when every evaluated chromosome's fitness is non-finite (quoting the
+            first of ``fitness.failures``, as :class:`~coterie.cooperative.fitness.FitnessTask` keeps, if any).
     """
 
     def __init__(
@@ -343,6 +364,7 @@ class GeneticSearch:
             raise ValueError("give a fitness function or an evaluator")
         self.space = space
         self.config = config or GAConfig()
+        self.fitness = fitness
         self.evaluator: Evaluator = evaluator or (lambda cs: [fitness(c) for c in cs])  # type: ignore[misc]
         self.initial = [space.repair(c) for c in initial]
         self.on_generation = on_generation
@@ -404,6 +426,8 @@ class GeneticSearch:
             )
             if self.on_generation is not None:
                 self.on_generation(rec)
+        if not math.isfinite(best_f):
+            raise all_failed_error(len(self.cache), getattr(self.fitness, "failures", ()))
         return GAResult(best_c, best_f, history, len(self.cache), dict(self.cache), dict(self.seen))
 
     def _next_generation(
