@@ -139,11 +139,21 @@ def test_mim_without_momentum_equals_bim_and_matches_reference() -> None:
 
 
 def test_bim_defaults_follow_seed_002() -> None:
-    """50 steps of ε/5 reach at least as high a loss as one FGSM step on a linear model (and stay feasible)."""
+    """Seed 002 §5.1: 50 steps of α = ε/5 from the clean input; the default call is that literal loop (sign of the
+    cross-entropy gradient, clipped to the ε-ball and to [0, 1]), which ends at least as high as one FGSM step."""
+    from coterie.attacks.bim import DEFAULT_STEPS, default_step_size
+
+    assert DEFAULT_STEPS == 50 and default_step_size(0.1) == pytest.approx(0.02)
     m = linear_model()
     x = torch.rand(10, 6) * 0.8 + 0.1
     y = torch.randint(0, 4, (10,))
+    xa = x.clone()
+    for _ in range(50):
+        xr = xa.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(F.cross_entropy(m(xr), y, reduction="sum"), xr)
+        xa = torch.min(torch.max(xa + 0.02 * g.sign(), x - 0.1), x + 0.1).clamp(0, 1)
     adv = bim(m, x, y, 0.1)
+    torch.testing.assert_close(adv, xa, rtol=0, atol=1e-6)
     with torch.no_grad():
         assert float(attack_loss(m, adv, y).sum()) >= float(attack_loss(m, fgsm(m, x, y, 0.1), y).sum()) - 1e-5
 
