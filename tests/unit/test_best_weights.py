@@ -1,6 +1,7 @@
 """best.safetensors / final.safetensors: the weights of the best-validation epoch and of the end, across resumes."""
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -156,3 +157,20 @@ def test_metric_mode_and_config_validation():
     assert load_config({"experiment": "train"}).best_metric == "val_ens_acc_mean"
     with pytest.raises(ConfigError, match=r"best_metric.*unknown best_metric 'val_acc'"):
         load_config({"experiment": "train", "best_metric": "val_acc"})
+
+
+@pytest.mark.parametrize(
+    ("metric", "values", "want"),
+    [
+        ("val_nll", [float("nan"), 2.0, 1.0, float("nan")], 2),
+        ("val_ens_acc_mean", [float("nan"), 0.5, float("nan"), 0.4], 1),
+    ],
+)
+def test_a_nan_epoch_is_never_kept_over_a_number(tmp_path, metric, values, want):
+    ens = _ens()
+    trainer = SimpleNamespace(ensemble=ens, history=[])
+    best = BestWeights(tmp_path, metric)
+    for epoch, v in enumerate(values):
+        best.on_epoch_end(trainer, epoch, {metric: v}, None)
+    assert best.epoch == want and best.value == values[want]
+    assert read_weights(tmp_path / BEST)[1]["epoch"] == str(want)

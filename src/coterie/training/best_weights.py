@@ -10,6 +10,7 @@ and writes ``final.safetensors`` when ``fit`` ends.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,8 +147,12 @@ class BestWeights(Callback):
         self._synced = False
 
     def _better(self, value: float) -> bool:
-        if self.value is None:
+        """Whether ``value`` beats the best so far. A NaN (a diverged epoch) beats only nothing, and any number
+        beats a NaN: comparisons with NaN are all false, so a NaN best would otherwise never be replaced."""
+        if self.value is None or math.isnan(self.value):
             return True
+        if math.isnan(value):
+            return False
         return value < self.value if self.mode == "min" else value > self.value
 
     def _save(self, trainer: Trainer, epoch: int, value: float | None) -> None:
