@@ -44,3 +44,15 @@ def test_list_shows_registries():
     assert res.exit_code == 0
     for word in ("mlp", "colearning", "mnist1d", "train"):
         assert word in res.output
+
+
+def test_a_folder_named_like_a_bundled_config_does_not_hide_it(tmp_path, monkeypatch):
+    # `--out colearn-mnist1d-ci` in the working directory, then the same command again: the name still means the
+    # bundled config (the second run finds its finished run directory and does nothing)
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "colearn-mnist1d-ci", "--out", "colearn-mnist1d-ci", "--set", "epochs=1"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "colearn-mnist1d-ci" / "results.json").is_file()

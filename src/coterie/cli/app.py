@@ -46,12 +46,13 @@ def configs_dir() -> Path:
 
 
 def resolve_config_path(config: str) -> Path:
-    """A path as given, or the name of a bundled config (``colearn-mnist1d-ci``)."""
+    """A file path as given, or the name of a bundled config (``colearn-mnist1d-ci``). Only files count: a folder
+    named like a bundled config (e.g. the run directory ``--out colearn-mnist1d-ci``) does not hide it."""
     p = Path(config)
-    if p.exists():
+    if p.is_file():
         return p
     for cand in (configs_dir() / config, configs_dir() / f"{config}.yaml"):
-        if cand.exists():
+        if cand.is_file():
             return cand
     raise typer.BadParameter(f"config {config!r} not found (neither a file nor a bundled config; see `coterie list`)")
 
