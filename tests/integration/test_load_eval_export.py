@@ -251,6 +251,21 @@ def test_missing_weights(run, tmp_path):
         coterie.load(d, "last")
 
 
+def test_an_unfinished_runs_best_weights_are_refused(run, tmp_path):
+    # an interrupted or running run has best.safetensors (the best epoch so far) but no results.json: eval, attack,
+    # export and coterie.load say it has not finished instead of quietly using a half-trained ensemble
+    d = _copy(run, tmp_path)
+    for name in ("results.json", "eval.json", "attack.json"):  # the last two, if earlier tests wrote them
+        (d / name).unlink(missing_ok=True)
+    with pytest.raises(RunLoadError, match=r"best\.safetensors only from an unfinished run.*has not finished"):
+        coterie.load(d)
+    for cmd in (["eval"], ["attack", "--attack", "fgsm", "--eps", "0.1"], ["export", "--out", tmp_path / "x.pt2"]):
+        res = _cli(cmd[0], d, *cmd[1:])
+        _one_line_exit_2(res)
+        assert "has not finished" in res.output
+    assert not (tmp_path / "x.pt2").exists() and not (d / "eval.json").exists() and not (d / "attack.json").exists()
+
+
 def test_load_uses_the_experiments_own_loader(run, monkeypatch):
     import dataclasses
 

@@ -66,14 +66,16 @@ def read_run_config(run_dir: str | Path) -> ExperimentConfig:
 
 
 def weights_path(rundir: RunDir, which: str) -> Path:
-    """``RUN_DIR/{best,final}.safetensors``; raises :class:`RunLoadError` saying which weights files exist and what
-    to do when the requested one does not."""
+    """``RUN_DIR/{best,final}.safetensors`` of a finished run; raises :class:`RunLoadError` saying which weights files
+    exist and what to do when the requested one does not, or when the run has not finished (no ``results.json``):
+    an interrupted or running run's ``best.safetensors`` is only the best epoch so far, not what the run produces."""
     name = check_which(which)
     path = rundir.path / name
-    if path.is_file():
+    finished = (rundir.path / "results.json").exists()
+    if path.is_file() and finished:
         return path
     present = sorted(p.name for p in rundir.path.glob("*.safetensors"))
-    if (rundir.path / "results.json").exists():
+    if finished:
         hint = (
             "results.json says the run finished, so it was made before coterie wrote weights files or the file "
             "was removed: re-run it with --restart"
@@ -81,7 +83,8 @@ def weights_path(rundir: RunDir, which: str) -> Path:
     else:
         hint = "the run has not finished (still running, failed or killed): finish it with `coterie run` first"
     have = f"weights files present: {', '.join(present)}" if present else "no weights files present"
-    raise RunLoadError(f"{rundir.path} has no {name} ({have}); {hint}")
+    what = f"no {name}" if not path.is_file() else f"{name} only from an unfinished run (no results.json)"
+    raise RunLoadError(f"{rundir.path} has {what} ({have}); {hint}")
 
 
 def load_weights_checked(path: Path, module: torch.nn.Module, which: str, device: torch.device) -> dict[str, str]:
