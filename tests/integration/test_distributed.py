@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from typer.testing import CliRunner
 
 from coterie import CoLearning, Ensemble, Trainer
+from coterie.cli import app
 from coterie.experiments import parallel
 from coterie.training import distributed
 
@@ -159,12 +161,24 @@ def test_cli_nproc_worker_failure_is_one_line_exit_1(tmp_path):
         "--device",
         "cpu",
         "--set",
-        "ensemble.size=1",
-    )  # 2 processes for 1 member: every worker refuses
+        "model.kwargs.hidden=[-1]",
+    )  # a valid config whose model cannot be built: every worker fails once started
     assert res.returncode == 1, res.stderr[-3000:]
     last = res.stderr.strip().splitlines()[-1]
     assert "WorkerFailedError: worker rank" in last and "of 2 exited with code" in last
-    assert "use at most one process per member" in res.stderr  # the worker's own message
+    assert "negative dimension" in res.stderr  # the worker's own message
+
+
+def test_cli_nproc_above_ensemble_size_is_bad_usage_and_writes_nothing(tmp_path):
+    """--nproc 4 for 3 members: refused before torchrun starts (one line, exit 2), OUT never created."""
+    out = tmp_path / "run"
+    config = str(ROOT / "configs/colearn-mnist1d-ci.yaml")  # 3 members
+    res = CliRunner().invoke(app, ["run", config, "--out", str(out), "--nproc", "4", "--device", "cpu"])
+    assert res.exit_code == 2, res.output
+    text = res.output.replace("\n", " ")
+    assert "--nproc 4 for 3 members" in text and "at most one process per member" in text
+    assert "Traceback" not in res.output and "WorkerFailedError" not in res.output
+    assert not out.exists()
 
 
 @pytest.mark.slow

@@ -107,6 +107,13 @@ def _run_resolved(cfg: Any, out: Path, restart: bool, nproc: int) -> dict:
     worker = parallel.env_world_size() > 1  # this process was started by torchrun
     if (nproc > 1 or worker) and cfg.experiment not in parallel.SUPPORTED_EXPERIMENTS:
         raise InputError(f"--nproc/torchrun supports experiments {parallel.SUPPORTED_EXPERIMENTS} only")
+    world = parallel.env_world_size() if worker else nproc
+    if world > 1 and world > cfg.ensemble.size:  # each rank would refuse once started: say it here, write nothing
+        what = f"torchrun's {world} processes" if worker else f"--nproc {nproc}"
+        raise InputError(
+            f"{what} for {cfg.ensemble.size} members: use at most one process per member "
+            f"(--nproc {cfg.ensemble.size} or fewer)"
+        )
     if worker:  # each rank guards its own directory
         if restart:  # every rank would move the same directory at once
             raise InputError("--restart cannot be used under torchrun: move the run directory aside, or use --nproc")
