@@ -190,8 +190,14 @@ def test_report_of_a_directory_without_results_fails_cleanly(tmp_path: Path) -> 
 def test_report_of_a_foreign_database_fails_and_leaves_it(tmp_path: Path) -> None:
     (tmp_path / "results.sqlite").write_bytes(b"garbage")
     res = CliRunner().invoke(app, ["report", str(tmp_path)])
-    assert res.exit_code != 0
+    # bad input, as `coterie sweep` says it: one line naming the file, exit 2, no traceback
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "results.sqlite") in lines[0]
+    assert "is not an SQLite database" in lines[0] and "Traceback" not in res.output
     assert (tmp_path / "results.sqlite").read_bytes() == b"garbage"
+    assert not (tmp_path / "report.html").exists() and not (tmp_path / "summary.csv").exists()
 
 
 def test_sweep_without_scalar_coupling_gets_a_run_table(tmp_path: Path) -> None:

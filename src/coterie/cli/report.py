@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from coterie.cli.app import console, err_console, setup_logging
+from coterie.cli.app import console, setup_logging
 
 
 def report(
@@ -15,13 +15,15 @@ def report(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Write DIR/report.html (self-contained: embedded figures, tables, configuration) and DIR/summary.csv."""
+    from coterie.cli.support import exit_codes
     from coterie.report.html import ReportError
     from coterie.report.write import write_report
+    from coterie.utils.errors import InputError
 
     setup_logging(verbose)
-    try:
-        html_path, csv_path = write_report(directory)
-    except ReportError as e:
-        err_console.print(f"[red]{e}")
-        raise typer.Exit(2) from None
+    with exit_codes(verbose):  # bad input (a corrupt results.sqlite too): one line, exit 2; a failure: exit 1
+        try:
+            html_path, csv_path = write_report(directory)
+        except ReportError as e:  # nothing to report in DIR: bad input
+            raise InputError(str(e)) from None
     console.print(f"[green]wrote[/] {html_path} and {csv_path}")
