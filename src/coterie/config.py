@@ -39,7 +39,9 @@ class DataConfig(Strict):
     num_samples: int | None = Field(default=None, gt=0, description="MNIST-1D: samples to generate")
     data_dir: str | None = None
     split: Literal["random", "official"] = "random"
-    val_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
+    val_fraction: float = Field(
+        default=0.1, gt=0.0, lt=1.0, description="> 0: every experiment validates (best weights, convergence)"
+    )
     test_fraction: float | None = Field(default=None, ge=0.0, lt=1.0, description="random split only; default 0.2")
     split_seed: int | None = None
     augment: dict[str, Any] | None = None

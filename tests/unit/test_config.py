@@ -39,6 +39,7 @@ def test_valid_config_roundtrip(tmp_path):
         ({"data": {"name": "mnist1d", "data_dir": "/data"}}, "data.data_dir"),
         ({"optimizer": {"name": "adam", "momentum": 0.5}}, "optimizer.momentum"),
         ({"optimizer": {"name": "adamw", "nesterov": True}}, "optimizer.nesterov"),
+        ({"data": {"val_fraction": 0}}, "data.val_fraction"),
     ],
 )
 def test_invalid_config_names_field(patch, field):

@@ -116,3 +116,14 @@ def test_adam_and_step_schedule_run():
     )
     hist = tr.fit(train, val)
     assert [round(r["lr"], 6) for r in hist] == [0.01, 0.005, 0.0025]
+
+
+def test_empty_data_is_named_by_its_role():
+    # an empty validation set was reported as "the training data is empty"
+    (x, y), _ = _data()
+    with pytest.raises(ValueError, match="the validation data is empty"):
+        _trainer(_ens(), epochs=1).fit((x, y), (x[:0], y[:0]))
+    with pytest.raises(ValueError, match="the training data is empty"):
+        _trainer(_ens(), epochs=1).fit((x[:0], y[:0]), (x, y))
+    with pytest.raises(ValueError, match="the evaluation data is empty"):
+        _trainer(_ens(), epochs=1).evaluate((x[:0], y[:0]))

@@ -68,13 +68,13 @@ class TensorSource:
 
     exact_order = True
 
-    def __init__(self, x: Tensor, y: Tensor) -> None:
+    def __init__(self, x: Tensor, y: Tensor, role: str = "training") -> None:
         if not isinstance(x, Tensor) or not isinstance(y, Tensor):
             raise TypeError(f"data must be {ALLOWED}; got a pair of ({_describe(x)}, {_describe(y)})")
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
         if x.shape[0] == 0:
-            raise ValueError("the training data is empty")
+            raise ValueError(f"the {role} data is empty")
         self.x, self.y = x, y
 
     def first_input(self) -> Tensor:
@@ -117,13 +117,13 @@ class DatasetSource:
 
     exact_order = True
 
-    def __init__(self, dataset: Dataset, workers: int = 0, pin_memory: bool = False) -> None:
+    def __init__(self, dataset: Dataset, workers: int = 0, pin_memory: bool = False, role: str = "training") -> None:
         try:
             n = len(dataset)  # type: ignore[arg-type]
         except TypeError:
             raise TypeError(f"a map-style Dataset needs __len__; {type(dataset).__name__} has none") from None
         if n == 0:
-            raise ValueError("the training data is empty")
+            raise ValueError(f"the {role} data is empty")
         self.dataset, self.n, self.workers, self.pin = dataset, n, workers, pin_memory
         self._first_item = dataset[0]  # as the Dataset gives it: the slots take default_collate's dtypes
         self.first = check_pair(self._first_item, f"items of {type(dataset).__name__}")
@@ -232,23 +232,26 @@ class LoaderSource:
 DataSource = TensorSource | DatasetSource | LoaderSource
 
 
-def as_source(data: Any, *, batch_size: int = 128, workers: int = 0, pin_memory: bool = False) -> DataSource:
-    """Adapt ``data`` (see the module docstring) to a source; anything else is a one-line ``TypeError``."""
+def as_source(
+    data: Any, *, batch_size: int = 128, workers: int = 0, pin_memory: bool = False, role: str = "training"
+) -> DataSource:
+    """Adapt ``data`` (see the module docstring) to a source; anything else is a one-line ``TypeError``. ``role``
+    names the data in errors (``training``, ``validation``, ...)."""
     if isinstance(data, TensorData):
-        return TensorSource(data.x, data.y)
+        return TensorSource(data.x, data.y, role)
     if isinstance(data, DataLoader):
         return LoaderSource(data)
     if isinstance(data, TensorDataset) and len(data.tensors) == 2:  # tensors already: the indexed path, same order
-        return TensorSource(*data.tensors)
+        return TensorSource(*data.tensors, role)
     if isinstance(data, IterableDataset):
         return LoaderSource(DataLoader(data, batch_size=batch_size, num_workers=workers, pin_memory=pin_memory))
     if isinstance(data, Dataset):
-        return DatasetSource(data, workers, pin_memory)
+        return DatasetSource(data, workers, pin_memory, role)
     if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], Tensor):
-        return TensorSource(data[0], data[1])
+        return TensorSource(data[0], data[1], role)
     if isinstance(data, list) and len(data) == 2 and all(isinstance(t, Tensor) for t in data):
         if data[0].dim() >= 1 and data[1].dim() >= 1 and data[0].shape[0] == data[1].shape[0]:
-            return TensorSource(data[0], data[1])
+            return TensorSource(data[0], data[1], role)
     if isinstance(data, Iterable) and not isinstance(data, (str, bytes, Tensor)):
         return LoaderSource(data)
     raise TypeError(f"data must be {ALLOWED}; got {_describe(data)}")

@@ -224,7 +224,9 @@ class Trainer:
         source = as_source(train, batch_size=self.batch_size, workers=self.loader_workers, pin_memory=pin)
         val_source = None
         if val is not None:
-            val_source = as_source(val, batch_size=self.eval_batch_size, workers=self.loader_workers, pin_memory=pin)
+            val_source = as_source(
+                val, batch_size=self.eval_batch_size, workers=self.loader_workers, pin_memory=pin, role="validation"
+            )
         self._check_order(source)
         self._num_classes, self._check_batch_labels = self._check_inputs(source, val_source, device)
         sched = build_scheduler(
@@ -413,5 +415,5 @@ class Trainer:
 
     def evaluate(self, data: DataArg) -> dict[str, Any]:
         """:func:`coterie.metrics.ensemble_summary` on ``data`` (any kind ``fit`` accepts)."""
-        source = as_source(data, batch_size=self.eval_batch_size, workers=self.loader_workers)
+        source = as_source(data, batch_size=self.eval_batch_size, workers=self.loader_workers, role="evaluation")
         return ensemble_summary(*predict_source(self.ensemble, source, self.eval_batch_size))
