@@ -167,10 +167,31 @@ def test_export_round_trip(run, tmp_path):
         assert torch.allclose(probs, want.softmax(-1).mean(0), atol=1e-5)
 
 
+@pytest.mark.parametrize(("fmt", "out"), [(None, "a.pt2"), (None, "a.onnx"), (None, "a.bin"), ("onnx", "a.pt2")])
+def test_export_format_follows_the_suffix(fmt, out):
+    from coterie.experiments.export_run import RunArgumentError, export_format
+
+    want = {"a.pt2": "torch-export", "a.onnx": "onnx", "a.bin": "torch-export"}[out]
+    if fmt is None:
+        assert export_format(out, fmt) == want
+    else:  # the suffix of the other format: neither tool would read the file back
+        with pytest.raises(RunArgumentError, match=r"\.pt2 is the torch-export suffix but --format is onnx"):
+            export_format(out, fmt)
+
+
+def test_export_to_an_onnx_name_is_never_a_torch_export_archive(run, tmp_path):
+    res = _cli("export", run[0], "--format", "torch-export", "--out", tmp_path / "e.onnx")
+    _one_line_exit_2(res)
+    assert ".onnx is the onnx suffix but --format is torch-export" in res.output
+    assert not (tmp_path / "e.onnx").exists()
+
+
 @pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed")
 def test_export_onnx_without_package(run, tmp_path):
     res = _cli("export", run[0], "--format", "onnx", "--out", tmp_path / "e.onnx")
     assert res.exit_code == 2 and "needs the package(s) onnx" in res.output and "pip install" in res.output
+    res = _cli("export", run[0], "--out", tmp_path / "e.onnx")  # the format follows the suffix
+    assert res.exit_code == 2 and "needs the package(s) onnx" in res.output
     assert not (tmp_path / "e.onnx").exists()
 
 

@@ -123,7 +123,9 @@ def attack(
 def export(
     run_dir: RunDirArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="file to write (.pt2 for torch-export, .onnx)")],
-    fmt: Annotated[FormatChoice, typer.Option("--format", help="torch-export or onnx")] = FormatChoice.torch_export,
+    fmt: Annotated[
+        FormatChoice | None, typer.Option("--format", help="torch-export or onnx (default: from --out's suffix)")
+    ] = None,
     which: WhichOption = WhichChoice.best,
 ) -> None:
     """Export a run's ensemble: x (B, ...) → (mean-rule probs (B, C), member logits (N, B, C)), dynamic batch.
@@ -133,7 +135,7 @@ def export(
     from coterie.experiments.loading import RunArgumentError, RunLoadError
 
     try:
-        rec = export_run(run_dir, out, fmt.value, which.value)
+        rec = export_run(run_dir, out, None if fmt is None else fmt.value, which.value)
     except (RunLoadError, RunArgumentError) as e:
         raise _reuse_error(e) from None
     console.print(

@@ -45,6 +45,26 @@ def run_input_shape(run_dir: str | Path) -> tuple[int, ...]:
     return tuple(rebuild_split(read_run_config(run_dir), "val", run_dir).x.shape[1:])
 
 
+#: The file suffix each format is read back by (``torch.export.load`` expects ``.pt2``).
+SUFFIXES: dict[str, str] = {"torch-export": ".pt2", "onnx": ".onnx"}
+
+
+def export_format(out: str | Path, fmt: str | None) -> str:
+    """``fmt``, or, when it is ``None``, the format ``out``'s suffix names (``.onnx`` → onnx, else torch-export).
+    A suffix of the other format is refused (RunArgumentError): ``--out e.onnx`` holding a torch-export archive
+    would be read by neither tool."""
+    suffix = Path(out).suffix.lower()
+    if fmt is None:
+        return "onnx" if suffix == SUFFIXES["onnx"] else "torch-export"
+    clash = [f for f, s in SUFFIXES.items() if s == suffix and f != fmt]
+    if clash:
+        raise RunArgumentError(
+            f"--out {out}: {suffix} is the {clash[0]} suffix but --format is {fmt} "
+            f"(use {SUFFIXES[fmt]}, or drop --format)"
+        )
+    return fmt
+
+
 def check_export_args(fmt: str, which: str) -> None:
     """Reject a bad format / which, or ONNX without the onnx package, before any work (RunArgumentError)."""
     if fmt not in FORMATS:
@@ -67,9 +87,11 @@ def exportable(run_dir: str | Path, which: str = "best") -> tuple[ProbsAndLogits
     return ProbsAndLogits(ens).eval(), example
 
 
-def export_run(run_dir: str | Path, out: str | Path, fmt: str = "torch-export", which: str = "best") -> dict[str, Any]:
-    """Write the run's ``which`` ensemble to ``out`` in format ``fmt``; returns ``{"out", "format", "which",
-    "input_shape", "n_members", "num_classes"}``. Raises RunArgumentError / RunLoadError before writing anything."""
+def export_run(run_dir: str | Path, out: str | Path, fmt: str | None = None, which: str = "best") -> dict[str, Any]:
+    """Write the run's ``which`` ensemble to ``out`` in format ``fmt`` (``None``: from ``out``'s suffix, see
+    :func:`export_format`); returns ``{"out", "format", "which", "input_shape", "n_members", "num_classes"}``. Raises
+    RunArgumentError / RunLoadError before writing anything."""
+    fmt = export_format(out, fmt)
     check_export_args(fmt, which)
     module, example = exportable(run_dir, which)
     batch = torch.export.Dim("batch", min=1)
