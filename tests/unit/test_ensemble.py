@@ -79,3 +79,14 @@ def test_rules_give_distributions(n, b, c, rule):
     assert p.shape == (b, c)
     torch.testing.assert_close(p.sum(-1), torch.ones(b))
     assert (p >= 0).all()
+
+
+@pytest.mark.parametrize("rule", ["mean", "geometric", "vote", "logit_mean"])
+def test_predict_proba_is_inference_without_a_graph(rule):
+    ens = Ensemble.from_factory("mlp", 3, seed=0, in_features=5, num_classes=4, hidden=(8,))
+    x = torch.randn(6, 5)
+    p = ens.predict_proba(x, rule)
+    assert not p.requires_grad and p.shape == (6, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(p, combine(ens(x), rule))
+    assert p.numpy().shape == (6, 4)  # usable as an array straight away

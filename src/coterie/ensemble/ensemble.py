@@ -142,9 +142,10 @@ class Ensemble(nn.Module):
             fn = self._compiled[key]
         return fn(members, x)
 
+    @torch.no_grad()
     def predict_proba(self, x: Tensor, rule: Rule = "mean") -> Tensor:
         """Ensemble probabilities (B, C) under ``rule`` (``mean`` = seed 000 eq. 4, ``geometric``, ``vote``,
-        ``logit_mean``)."""
+        ``logit_mean``), for inference: no autograd graph (differentiate ``combine(ensemble(x), rule)`` instead)."""
         return combine(self(x), rule)
 
     def forward_with_features(self, x: Tensor, names: Sequence[str]) -> tuple[Tensor, dict[str, Tensor]]:

@@ -56,7 +56,9 @@ def check_attack_args(
     if attack not in ATTACKS:
         raise RunArgumentError(f"attack must be one of {sorted(ATTACKS)}, got {attack!r}")
     if not 0.0 <= eps <= 1.0:
-        raise RunArgumentError(f"eps must lie in [0, 1] (inputs live in [0, 1]), got {eps}")
+        raise RunArgumentError(
+            f"eps must lie in [0, 1] (a fraction of the input box's width: [0, 1] itself for image data), got {eps}"
+        )
     if steps < 1 or restarts < 1:
         raise RunArgumentError(f"steps and restarts must be >= 1, got steps={steps}, restarts={restarts}")
     if n_samples is not None and n_samples < 1:
