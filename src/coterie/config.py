@@ -9,7 +9,9 @@ registered factories' signatures, so a typo there fails early too.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import difflib
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -199,13 +201,44 @@ class TrainConfig(ExperimentConfig):
         return self
 
 
-def format_validation_error(err: ValidationError) -> str:
+def _fields_at(schema: type[BaseModel], loc: Sequence[str | int]) -> list[str] | None:
+    """The field names of the model found by following ``loc`` from ``schema`` (through nested models, lists and
+    optional/union annotations), or None when the path leads elsewhere."""
+    cls: Any = schema
+    for part in loc:
+        if isinstance(part, int):
+            continue  # a list item: the list's own annotation was unwrapped at the field
+        field = getattr(cls, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        cls = _model_in(field.annotation)
+        if cls is None:
+            return None
+    return sorted(getattr(cls, "model_fields", {})) or None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The BaseModel class inside an annotation (``M``, ``M | None``, ``list[M]``), if exactly one."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models_in = [m for a in typing.get_args(annotation) if (m := _model_in(a)) is not None]
+    return models_in[0] if len(models_in) == 1 else None
+
+
+def format_validation_error(err: ValidationError, schema: type[BaseModel] | None = None) -> str:
+    """One line per error: the dotted field, what is wrong, and what is allowed (an unknown field lists the section's
+    fields, closest first when one is close, when ``schema`` is given)."""
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown field"
+            fields = _fields_at(schema, e["loc"][:-1]) if schema is not None else None
+            if fields:
+                close = difflib.get_close_matches(str(e["loc"][-1]), fields, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                msg += f" ({hint}allowed: {', '.join(fields)})"
         ctx = e.get("ctx") or {}
         if "expected" in ctx:
             msg += f" (allowed: {ctx['expected']})"
@@ -227,7 +260,7 @@ def validate_config(raw: Mapping[str, Any]) -> ExperimentConfig:
     try:
         return exp.config_cls.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(format_validation_error(e)) from None
+        raise ConfigError(format_validation_error(e, exp.config_cls)) from None
 
 
 def load_config(source: str | Path | Mapping[str, Any]) -> ExperimentConfig:

@@ -82,3 +82,12 @@ def test_loader_options_reach_the_loader(monkeypatch):
         build.build_splits(validate_config(_base() | {"data": data}).data, seed=0)
     assert seen["mnist1d"]["num_samples"] == 123 and seen["cifar10"]["data_dir"] == "d"
     assert "num_samples" not in seen["digits"] and "data_dir" not in seen["digits"]
+
+
+def test_an_unknown_field_lists_its_sections_fields():
+    with pytest.raises(
+        ConfigError, match=r"optimizer\.momentun: unknown field \(did you mean 'momentum'\? allowed: lr, "
+    ):
+        validate_config(_base() | {"optimizer": {"name": "sgd", "momentun": 0.5}})
+    with pytest.raises(ConfigError, match=r"zzz: unknown field \(allowed: amp, batch_size, "):
+        validate_config(_base() | {"zzz": 1})
