@@ -24,7 +24,7 @@ import yaml
 from typer.testing import CliRunner
 
 from coterie.cli import app
-from coterie.sweep import load_sweep, run_sweep
+from coterie.sweep import DB_NAME, ResultStore, load_sweep, run_sweep
 from coterie.sweep.backends import pick_start_method
 from coterie.training.trainer import Trainer
 
@@ -129,6 +129,23 @@ def test_corrupt_database_stops_the_cli_and_is_left_as_is(tmp_path: Path) -> Non
     assert str(out / "results.sqlite") in text and "not an SQLite database" in text
     assert (out / "results.sqlite").read_bytes() == garbage
     assert sorted(p.name for p in out.iterdir()) == ["results.sqlite"]
+
+
+def test_database_of_the_same_sweep_with_another_base_names_what_changed(tmp_path: Path) -> None:
+    """`coterie sweep CONFIG --out S --set epochs=5` on S made by `coterie sweep CONFIG --out S`: exit 2 and the
+    message names the changed field with its old and new value (the two names alone are the same)."""
+    config = shrunk_ci(tmp_path / "sweep.yaml")
+    out = tmp_path / "out"
+    spec = load_sweep(config)
+    ResultStore.open(out / DB_NAME, spec.sweep_id, spec.name, spec.base)  # what the first sweep recorded
+    before = (out / DB_NAME).read_bytes()
+    res = sweep(str(config), "--out", str(out), "--set", "epochs=5", "--set", "batch_size=32")
+    assert res.exit_code == 2, res.output
+    text = res.output.replace("\n", "")
+    assert "belongs to a different sweep" in text
+    assert f"): batch_size: {spec.base['batch_size']} → 32; epochs: 2 → 5. Use another --out" in text  # sorted
+    assert (out / DB_NAME).read_bytes() == before
+    assert not (out / "runs").exists() and not (out / "sweep.yaml").exists()
 
 
 # ------------------------------------------------------------------------------------------------ killing

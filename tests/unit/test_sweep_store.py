@@ -307,16 +307,25 @@ def test_corrupt_database_is_refused_and_left_as_is(
 
 
 @pytest.mark.parametrize(
-    "other",
+    ("other", "changes"),
     [
-        {"name": "another-sweep"},  # another sweep's name
-        {"epochs": 3},  # another base configuration
-        {"objective": {"name": "colearning", "params": {"beta": -1.0, "normalize": True}}},
-        {"model": {"name": "mlp", "kwargs": {"hidden": [32]}}},
+        # the message names each differing field with its recorded and its new value (device aside), and only those
+        ({"name": "another-sweep"}, 'sweep.name: "store-test" → "another-sweep"'),  # another sweep's name
+        ({"epochs": 3}, "epochs: 2 → 3"),  # another base configuration
+        (
+            {"objective": {"name": "colearning", "params": {"beta": -1.0, "normalize": True}}},
+            "objective.params.beta: 0.5 → -1.0",
+        ),
+        ({"model": {"name": "mlp", "kwargs": {"hidden": [32]}}, "device": "cpu"}, "model.kwargs.hidden: [16] → [32]"),
+        (
+            {"batch_size": 64, "name": "another-sweep"},
+            'sweep.name: "store-test" → "another-sweep"; batch_size: 32 → 64',
+        ),
     ],
+    ids=["name", "epochs", "beta", "hidden-not-device", "name-and-batch-size"],
 )
 def test_database_of_another_sweep_is_refused_and_left_as_is(
-    copy_of: Path, other: dict[str, Any], count_executions: list[str]
+    copy_of: Path, other: dict[str, Any], changes: str, count_executions: list[str]
 ) -> None:
     db = copy_of / DB_NAME
     before, before_files = db.read_bytes(), mtimes(copy_of)
@@ -324,11 +333,31 @@ def test_database_of_another_sweep_is_refused_and_left_as_is(
     with pytest.raises(StoreError, match="different sweep") as err:
         run_sweep(sweep({"seed": [0, 1]}, name=name, **other), copy_of, workers=1)
     assert "store-test" in str(err.value)
+    assert f"): {changes}. Use another --out" in str(err.value)
     assert db.read_bytes() == before
     assert mtimes(copy_of) == before_files
     wal = copy_of / f"{DB_NAME}-wal"
     assert not wal.exists() or wal.stat().st_size == 0
     assert count_executions == []
+
+
+def test_another_sweep_without_a_recorded_base_is_refused_by_its_ids(copy_of: Path) -> None:
+    """A database whose meta has no readable ``base_config`` cannot say which fields differ: the message names the
+    two sweeps and their ids, and the file is still left as is."""
+    db = copy_of / DB_NAME
+    con = sqlite3.connect(str(db))
+    try:
+        con.execute("UPDATE meta SET value='not json' WHERE key='base_config'")
+        con.commit()
+    finally:
+        con.close()
+    before = db.read_bytes()
+    spec = sweep({"seed": [0, 1]}, epochs=3)
+    with pytest.raises(StoreError, match="different sweep") as err:
+        run_sweep(spec, copy_of, workers=1)
+    assert f"this sweep is 'store-test' (id {spec.sweep_id}). Use another --out" in str(err.value)
+    assert "epochs" not in str(err.value)
+    assert db.read_bytes() == before
 
 
 def test_a_grown_grid_is_the_same_sweep(copy_of: Path, count_executions: list[str]) -> None:

@@ -76,8 +76,14 @@ class RunDirMismatch(RunDirError):  # noqa: N818 - the name says what it is, as 
     @property
     def summary(self) -> str:
         """``field: old → new; ...`` (the first 12 differences)."""
-        shown = "; ".join(f"{k}: {_show(old)} → {_show(new)}" for k, old, new in self.differences[:12])
-        return shown + (f"; and {len(self.differences) - 12} more" if len(self.differences) > 12 else "")
+        return describe_diff(self.differences)
+
+
+def describe_diff(differences: list[tuple[str, Any, Any]], limit: int = 12) -> str:
+    """:func:`config_diff`'s ``(field, old, new)`` list as ``field: old → new; ...`` (values as JSON; the first
+    ``limit``, then how many more)."""
+    shown = "; ".join(f"{k}: {_show(old)} → {_show(new)}" for k, old, new in differences[:limit])
+    return shown + (f"; and {len(differences) - limit} more" if len(differences) > limit else "")
 
 
 def _show(v: Any) -> str:

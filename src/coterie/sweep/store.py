@@ -104,6 +104,27 @@ def flatten_metrics(results: Mapping[str, Any], prefix: str = "") -> dict[str, f
     return out
 
 
+def sweep_changes(meta: Mapping[str, str], sweep_name: str | None, base_config: Mapping[str, Any] | None) -> str:
+    """What makes this sweep another one than the database's, as ``field: old → new; ...``: the sweep's name and the
+    fields of its base configuration that differ (``device`` aside: the sweep id leaves it out, as
+    :attr:`coterie.sweep.grid.SweepSpec.sweep_id` does); ``""`` when that cannot be told (no readable recorded base)."""
+    from coterie.experiments.fingerprint import config_diff, describe_diff
+
+    try:
+        old = json.loads(meta["base_config"])
+        new = json.loads(json.dumps(base_config, sort_keys=True))  # the form the database keeps
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return ""
+    differences = config_diff(
+        {k: v for k, v in old.items() if k != "device"}, {k: v for k, v in new.items() if k != "device"}
+    )
+    if meta.get("sweep_name") != sweep_name:
+        differences.insert(0, ("sweep.name", meta.get("sweep_name"), sweep_name))
+    return describe_diff(differences)
+
+
 class ResultStore:
     """The sweep database at ``path``. Open with :meth:`open`, which checks format and sweep identity."""
 
@@ -139,14 +160,15 @@ class ResultStore:
 
         Raises:
             StoreError: the file is not an SQLite database, is corrupt, is not a coterie sweep database, or records
-                another sweep. The file is left untouched.
+                another sweep (the message names each differing field, from the recorded ``base_config``). The file
+                is left untouched.
         """
         store = cls(Path(path))
         existed = store.path.exists() and store.path.stat().st_size > 0
         # A blank database (SQLite wrote its header, no table yet) is one another sweep is creating right now, or one
         # whose creator died before the schema: it holds nothing, so it is completed rather than refused.
         if existed and not store._blank():
-            store._check(sweep_id, sweep_name)
+            store._check(sweep_id, sweep_name, base_config)
             return store
         store.path.parent.mkdir(parents=True, exist_ok=True)
         store._enable_wal()
@@ -164,7 +186,7 @@ class ResultStore:
             }
             # INSERT OR IGNORE: a concurrent creator may have written the same meta first.
             con.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", list(rows.items()))
-        store._check(sweep_id, sweep_name)
+        store._check(sweep_id, sweep_name, base_config)
         return store
 
     def _enable_wal(self) -> None:
@@ -196,12 +218,15 @@ class ResultStore:
         except sqlite3.DatabaseError:
             return False
 
-    def _check(self, sweep_id: str | None, sweep_name: str | None) -> None:
+    def _check(self, sweep_id: str | None, sweep_name: str | None, base_config: Mapping[str, Any] | None) -> None:
         meta = self.read_meta()
         if sweep_id is not None and meta.get("sweep_id") != sweep_id:
+            changes = sweep_changes(meta, sweep_name, base_config)
+            what = f": {changes}" if changes else ""
             raise StoreError(
                 f"{self.path} belongs to a different sweep ({meta.get('sweep_name')!r}, id {meta.get('sweep_id')}); "
-                f"this sweep is {sweep_name!r} (id {sweep_id}). Use another --out directory; the file is left as is."
+                f"this sweep is {sweep_name!r} (id {sweep_id}){what}. Use another --out directory; the file is left "
+                "as is."
             )
 
     def read_meta(self) -> dict[str, str]:
