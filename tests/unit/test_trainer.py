@@ -127,3 +127,8 @@ def test_empty_data_is_named_by_its_role():
         _trainer(_ens(), epochs=1).fit((x[:0], y[:0]), (x, y))
     with pytest.raises(ValueError, match="the evaluation data is empty"):
         _trainer(_ens(), epochs=1).evaluate((x[:0], y[:0]))
+
+
+def test_an_unknown_optimizer_is_refused_at_construction():
+    with pytest.raises(ValueError, match="unknown optimizer 'sdg'; choose sgd, adam, adamw"):
+        Trainer(_ens(), CoLearning(-0.3), optimizer="sdg")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from torch import nn
 from coterie.training.packed_sgd import PackedSGD
 
 OptimizerName = Literal["sgd", "adam", "adamw"]
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw")
 ScheduleName = Literal["constant", "cosine", "step"]
 
 
@@ -29,6 +30,7 @@ def build_optimizer(
     SGD and Adam act elementwise, so one optimiser over every member equals N per-member optimisers with the same
     settings, while its fused (or ``foreach``) kernels update all members in a few operations.
     """
+    check_optimizer_name(name)
     params = list(params)
     if not params:
         raise ValueError("no trainable parameters: every member is frozen")
@@ -39,9 +41,14 @@ def build_optimizer(
         return sgd(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov, **impl)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, **impl)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, **impl)
-    raise ValueError(f"unknown optimizer {name!r}; choose sgd, adam or adamw")
+    return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, **impl)
+
+
+def check_optimizer_name(name: str) -> str:
+    """``name`` when it is one of :data:`OPTIMIZERS`; else the ``ValueError`` naming the allowed ones is raised."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose {', '.join(OPTIMIZERS)}")
+    return name
 
 
 def _implementation(params: list[nn.Parameter]) -> dict[str, bool]:

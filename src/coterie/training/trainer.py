@@ -37,7 +37,7 @@ from coterie.training.batch_order import DATA_ORDERS, DataOrder, batch_indices, 
 from coterie.training.callbacks import Callback
 from coterie.training.data_source import BatchPlan, DataSource, as_source
 from coterie.training.input_checks import check_labels, output_classes
-from coterie.training.optim import OptimizerName, build_optimizer
+from coterie.training.optim import OptimizerName, build_optimizer, check_optimizer_name
 from coterie.training.predict import predict_logits, predict_source
 from coterie.training.schedules import ScheduleName, build_scheduler, check_milestones
 from coterie.utils.device import resolve_device
@@ -166,6 +166,7 @@ class Trainer:
                 f"objective {self.objective.name!r} couples the members on the same samples and needs "
                 "data_order='shared'; data_order='per_member' works with objectives that support it (independent)"
             )
+        check_optimizer_name(self.optimizer)  # at construction, not first at fit
         check_amp(self.amp)
         check_milestones(self.schedule, self.milestones)
         if self.loader_workers < 0:
