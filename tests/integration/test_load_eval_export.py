@@ -245,17 +245,23 @@ def _copy(run, tmp_path):
     return d
 
 
+def _reuse_commands_refuse(d, tmp_path, text):
+    """eval, attack and export of run directory ``d`` each fail with one line containing ``text``, exit 2, and the
+    export writes nothing."""
+    for cmd in (["eval"], ["attack", "--attack", "fgsm", "--eps", "0.1"], ["export", "--out", tmp_path / "x.pt2"]):
+        res = _cli(cmd[0], d, *cmd[1:])
+        _one_line_exit_2(res)
+        assert text in res.output
+    assert not (tmp_path / "x.pt2").exists()
+
+
 def test_corrupted_weights(run, tmp_path):
     d = _copy(run, tmp_path)
     data = (d / "best.safetensors").read_bytes()
     (d / "best.safetensors").write_bytes(data[: len(data) // 2])
     with pytest.raises(RunLoadError, match=r"best\.safetensors is truncated or corrupted.*--restart.*--which final"):
         coterie.load(d)
-    for cmd in (["eval"], ["attack", "--attack", "fgsm", "--eps", "0.1"], ["export", "--out", tmp_path / "x.pt2"]):
-        res = _cli(cmd[0], d, *cmd[1:])
-        _one_line_exit_2(res)
-        assert "best.safetensors is truncated or corrupted" in res.output
-    assert not (tmp_path / "x.pt2").exists()
+    _reuse_commands_refuse(d, tmp_path, "best.safetensors is truncated or corrupted")
     assert isinstance(coterie.load(d, "final"), coterie.Ensemble)  # the other file still loads
 
 
@@ -280,11 +286,8 @@ def test_an_unfinished_runs_best_weights_are_refused(run, tmp_path):
         (d / name).unlink(missing_ok=True)
     with pytest.raises(RunLoadError, match=r"best\.safetensors only from an unfinished run.*has not finished"):
         coterie.load(d)
-    for cmd in (["eval"], ["attack", "--attack", "fgsm", "--eps", "0.1"], ["export", "--out", tmp_path / "x.pt2"]):
-        res = _cli(cmd[0], d, *cmd[1:])
-        _one_line_exit_2(res)
-        assert "has not finished" in res.output
-    assert not (tmp_path / "x.pt2").exists() and not (d / "eval.json").exists() and not (d / "attack.json").exists()
+    _reuse_commands_refuse(d, tmp_path, "has not finished")
+    assert not (d / "eval.json").exists() and not (d / "attack.json").exists()
 
 
 def test_load_uses_the_experiments_own_loader(run, monkeypatch):
