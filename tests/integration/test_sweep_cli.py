@@ -117,6 +117,13 @@ def test_unknown_grid_field_fails_before_anything_starts(tmp_path: Path) -> None
     assert not out.exists()
 
 
+def test_workers_below_one_is_bad_usage(tmp_path: Path) -> None:
+    config = shrunk_ci(tmp_path / "sweep.yaml", grid={"seed": [0]})
+    res = sweep(str(config), "--out", str(tmp_path / "out"), "--workers", "0")
+    assert res.exit_code == 2 and "--workers" in res.output  # it was read as 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_corrupt_database_stops_the_cli_and_is_left_as_is(tmp_path: Path) -> None:
     config = shrunk_ci(tmp_path / "sweep.yaml")
     out = tmp_path / "out"

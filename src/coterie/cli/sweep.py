@@ -14,7 +14,7 @@ from coterie.cli.app import DeviceOption, SetOption, console, err_console, resol
 def sweep(
     config: Annotated[str, typer.Argument(help="sweep YAML (a config with a `sweep: {grid: ...}` section)")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="sweep directory")] = None,  # noqa: UP045
-    workers: Annotated[int, typer.Option("--workers", "-w", help="runs at once")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="runs at once")] = 1,
     backend: Annotated[str, typer.Option(help="local (process pool) or ray")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: local instance)")] = None,  # noqa: UP045
     device: DeviceOption = None,
