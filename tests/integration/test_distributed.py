@@ -203,6 +203,7 @@ def test_cli_run_nproc_2_goes_through_torchrun_and_equals_one_process(tmp_path):
         timeout=580,
     )
     assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("finished train") == 1, res.stdout  # the parent's table only, not one per rank too
     for name in ("config.yaml", "metrics.jsonl", "results.json"):
         assert (out / name).exists(), name
     # the workers were started by torchrun: its environment, one run id for the group, local ranks 0 and 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -32,6 +33,9 @@ def run(
         bool, typer.Option("--tensorboard", help="also write TensorBoard events to OUT/tensorboard (log.tensorboard)")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary/--no-summary", hidden=True, help="print the results table (workers: no)")
+    ] = True,
 ) -> None:
     """Run one experiment config into a run directory (config.yaml, metrics.jsonl, results.json, checkpoints, PNGs).
 
@@ -55,8 +59,9 @@ def run(
         require_config_extras(cfg)  # a missing optional package: one line, exit 2, nothing written
         out = out or _default_out(path.stem)
         results = _run_resolved(cfg, out, restart, nproc)
-    console.print(f"[green]finished[/] {cfg.experiment} → {out}")
-    _print_results_summary(results)
+    if summary and os.environ.get("RANK", "0") == "0":  # one table: the --nproc parent's, or rank 0's under torchrun
+        console.print(f"[green]finished[/] {cfg.experiment} → {out}")
+        _print_results_summary(results)
 
 
 def _resolve_run_config(

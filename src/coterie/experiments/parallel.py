@@ -142,7 +142,7 @@ def run_member_parallel(config: ExperimentConfig, out: str | Path, nproc: int) -
     (out / "workers").mkdir(parents=True, exist_ok=True)
     cfg_path = out / "workers" / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    torchrun(["-m", "coterie.cli", "run", str(cfg_path), "--out", str(out)], nproc)
+    torchrun(["-m", "coterie.cli", "run", str(cfg_path), "--out", str(out), "--no-summary"], nproc)  # parent prints
     return json.loads((out / "results.json").read_text())
 
 
