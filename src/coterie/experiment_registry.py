@@ -52,6 +52,8 @@ C = TypeVar("C", bound=ExperimentConfig)
 RunFn = Callable[[Any, RunDir], dict[str, Any]]
 # ``load(cfg, rundir, which, device)`` rebuilds what a finished run produced (documented per experiment).
 LoadFn = Callable[[ExperimentConfig, RunDir, str, "torch.device | None"], Any]
+# ``headline(results)`` → the few figures ``coterie run`` prints when the run ends ({label: value}).
+HeadlineFn = Callable[[dict[str, Any]], dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -61,23 +63,29 @@ class Experiment:
     run: RunFn
     description: str
     load: LoadFn | None = None
+    headline: HeadlineFn | None = None
 
 
 EXPERIMENTS: Registry[Experiment] = Registry("experiment")
 
 
 def register(
-    name: str, config_cls: type[ExperimentConfig], description: str = "", load: LoadFn | None = None
+    name: str,
+    config_cls: type[ExperimentConfig],
+    description: str = "",
+    load: LoadFn | None = None,
+    headline: HeadlineFn | None = None,
 ) -> Callable[[RunFn], RunFn]:
     """Decorator: ``@register("train", TrainConfig)`` on ``def run(cfg: TrainConfig, rundir: RunDir) -> dict``.
 
-    ``load``, when given, is what ``coterie.load`` calls to rebuild the run's artefact from its directory. A taken
-    name raises ``ValueError``.
+    ``load``, when given, is what ``coterie.load`` calls to rebuild the run's artefact from its directory;
+    ``headline`` picks the figures ``coterie run`` prints from a nested ``results.json`` (without it, the results'
+    ``val``/``test`` sections and top-level numbers). A taken name raises ``ValueError``.
     """
 
     def deco(fn: RunFn) -> RunFn:
         doc = description or (fn.__doc__ or "").strip().split("\n")[0]
-        EXPERIMENTS.add(name, Experiment(name, config_cls, fn, doc, load))
+        EXPERIMENTS.add(name, Experiment(name, config_cls, fn, doc, load, headline))
         return fn
 
     return deco

@@ -61,7 +61,7 @@ def run(
         results = _run_resolved(cfg, out, restart, nproc)
     if summary and os.environ.get("RANK", "0") == "0":  # one table: the --nproc parent's, or rank 0's under torchrun
         console.print(f"[green]finished[/] {cfg.experiment} → {out}")
-        _print_results_summary(results)
+        _print_results_summary(results, cfg.experiment)
 
 
 def _resolve_run_config(
@@ -129,17 +129,24 @@ def _run_resolved(cfg: Any, out: Path, restart: bool, nproc: int) -> dict:
     return run_config(cfg, out)
 
 
-def _print_results_summary(results: dict) -> None:
+def _print_results_summary(results: dict, experiment: str) -> None:
+    """The experiment's headline figures (its registered ``headline``), else the val/test sections and top-level
+    numbers; wall time last."""
+    from coterie.experiments import registry
+
     table = Table(title="results", show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
-    for section in ("val", "test"):
-        for k, v in (results.get(section) or {}).items():
-            if isinstance(v, float):
-                table.add_row(f"{section}.{k}", f"{v:.4f}")
-    for k, v in results.items():
-        if isinstance(v, float) and k != "wall_seconds":
-            table.add_row(k, f"{v:.4f}")
+    headline = registry.get(experiment).headline
+    for label, v in (headline(results) if headline is not None else _plain_figures(results)).items():
+        table.add_row(label, f"{v:.4f}")
     if "wall_seconds" in results:
         table.add_row("wall_seconds", f"{results['wall_seconds']:.1f}")
     console.print(table)
+
+
+def _plain_figures(results: dict) -> dict[str, float]:
+    """``val.*`` and ``test.*`` numbers, then the other top-level numbers (wall time aside)."""
+    out = {f"{s}.{k}": v for s in ("val", "test") for k, v in (results.get(s) or {}).items() if isinstance(v, float)}
+    out.update({k: v for k, v in results.items() if isinstance(v, float) and k != "wall_seconds"})
+    return out

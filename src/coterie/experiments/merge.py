@@ -43,6 +43,7 @@ from coterie import merging
 from coterie.config import DataConfig, EnsembleConfig, ModelConfig, OptimizerConfig, ScheduleConfig, Strict
 from coterie.data import Splits
 from coterie.ensemble import Ensemble
+from coterie.experiments import headlines
 from coterie.experiments.artifacts import merge as artifacts
 from coterie.experiments.build import (
     build_data_augment,
@@ -322,6 +323,7 @@ def _parents_summary(cfg: MergeConfig, n: int, subsets: list[Tensor] | None) -> 
     "train members independently and merge them (average, MeGA, alignment, BN repair); "
     "load: {parents: [net], pair: {variant: net}, hierarchy: {variant: net}}",
     load=artifacts.load,
+    headline=headlines.merge,
 )
 def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
     """Train, merge (pair and hierarchy), evaluate every variant on the test split, write tables and plots."""

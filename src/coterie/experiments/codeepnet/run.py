@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from coterie.experiments import headlines
 from coterie.experiments.artifacts import codeepnet as artifacts
 from coterie.experiments.codeepnet.config import CoDeepNetConfig
 from coterie.experiments.codeepnet.final import final_training
@@ -45,6 +46,7 @@ def claims(models: dict[str, Any]) -> dict[str, bool]:
     "Co-DeepNet pair vs single CNN, SVR, gradient boosting, elastic net (age); "
     "load: {pair, ablations, single_cnn, chromosome, scaler, cpgs, fill_values}",
     load=artifacts.load,
+    headline=headlines.codeepnet,
 )
 def run(cfg: CoDeepNetConfig, rundir: RunDir) -> dict[str, Any]:
     """Run the Co-DeepNet age-prediction study described in :mod:`coterie.experiments.codeepnet`."""

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from coterie.experiments import headlines
 from coterie.experiments.artifacts import ldnn as artifacts
 from coterie.experiments.build import log_callbacks
 from coterie.experiments.ldnn.arms import analyse_seed, fit_arm
@@ -218,6 +219,7 @@ def run_model(
     "learned-diversity neurons: meta-learned activations vs pure types and baselines; "
     "load: {kind: {meta, activations, arms: {arm: [net per seed]}}}",
     load=artifacts.load,
+    headline=headlines.ldnn,
 )
 def run(cfg: LdnnConfig, rundir: RunDir) -> dict[str, Any]:
     """Meta-learn N_T activation types, export them, and compare pure / mixed / baseline networks over seeds."""

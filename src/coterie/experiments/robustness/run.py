@@ -11,6 +11,7 @@ import torch
 
 from coterie.data import Splits, TensorData
 from coterie.ensemble import Ensemble
+from coterie.experiments import headlines
 from coterie.experiments.artifacts import robustness as artifacts
 from coterie.experiments.build import build_objective, build_splits
 from coterie.experiments.registry import register
@@ -116,6 +117,7 @@ def run_repeat(cfg: RobustnessConfig, splits: Splits, rundir: RunDir, repeat: in
     RobustnessConfig,
     "seed 002: PARL/ADP/GAL/DVERGE ensembles under black- and white-box attacks; load: {method: Ensemble}",
     load=artifacts.load,
+    headline=headlines.robustness,
 )
 def run(cfg: RobustnessConfig, rundir: RunDir) -> dict[str, Any]:
     """Train surrogate and targets, attack them, write Table 1, curves, CKA, per-run records and figures."""
