@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -159,10 +161,40 @@ def test_dverge_losses_equal_independent_recomputation() -> None:
     layer = cands[int(torch.randint(3, (1,), generator=g))]
     assert obj.layer == layer
     perm = torch.randperm(6, generator=g)
-    dist = [feature_distillation(m, x, x[perm], layer, 0.07, 0.007, 4) for m in ens.members]
+    target = x.clone()
+    for k in range(6):  # sample perm[k] toward perm[k-1], written out
+        target[perm[k]] = x[perm[k - 1]]
+    assert all(not torch.equal(target[k], x[k]) for k in range(6))  # no sample is its own target
+    dist = [feature_distillation(m, x, target, layer, 0.07, 0.007, 4) for m in ens.members]
     for i, m in enumerate(ens.members):
         expected = sum(F.cross_entropy(m(dist[j]), y) for j in range(3) if j != i)
-        assert float(out.losses[i]) == pytest.approx(float(expected), rel=1e-5)
+        assert float(out.losses[i].detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
+
+
+def test_dverge_runs_each_distilled_batch_on_its_own_as_the_official_trainer() -> None:
+    # BatchNorm members: the official train_dverge.py calls m(distilled_data) once per other member's batch, so
+    # BatchNorm normalises over B samples and counts one update per batch; a joined (N-1)·B batch would not
+    torch.manual_seed(0)
+    ens = coterie.Ensemble.from_factory("resnet20", 3, seed=0, in_channels=1, width=2, blocks=1)
+    ens.train()
+    x, y = torch.rand(8, 1, 8, 8), torch.randint(0, 10, (8,))
+    obj = DVERGE(eps=0.07, step_size=0.007, steps=2)
+    obj.on_epoch_start(0, ens, torch.Generator().manual_seed(3))
+    twin = copy.deepcopy(ens)
+    out = obj(ens, x, y)
+    g = torch.Generator().manual_seed(3)  # the objective's draws again: the epoch's layer, then the batch order
+    layer = obj.layer
+    torch.randint(len(obj._candidates), (1,), generator=g)
+    perm = torch.randperm(8, generator=g)
+    target = x.clone()
+    target[perm] = x[perm.roll(1)]
+    dist = [feature_distillation(m, x, target, layer, 0.07, 0.007, 2) for m in twin.members]
+    for i, m in enumerate(twin.members):
+        expected = sum(F.cross_entropy(m(dist[j]), y) for j in range(3) if j != i)
+        assert float(out.losses[i].detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    for a, b in zip(ens.members, twin.members):  # two BatchNorm updates per member and step, equal statistics
+        assert int(a.bn1.num_batches_tracked) == int(b.bn1.num_batches_tracked) == 2
+        torch.testing.assert_close(a.bn1.running_mean, b.bn1.running_mean)
 
 
 def test_dverge_layer_draws_and_warmup() -> None:

@@ -24,8 +24,10 @@ silent:
   candidate (the official ``random.randint(1, depth)`` can draw layer ``depth``, the logits);
 * optimisation is the experiment's (the official trainer: one SGD per member, lr 0.1, momentum 0.9, weight decay
   1e-4, MultiStepLR at epochs 100 and 150, 200 epochs after a 200-epoch baseline);
-* targets x_t are a random permutation of the current batch (the official code draws them from a second shuffled
-  loader, ``utils.DistillationLoader``: the same distribution);
+* targets x_t are the current batch in a random order with no sample its own target (a random permutation rolled
+  by one); the official code draws them from a second shuffled loader (``utils.DistillationLoader``), where a sample
+  meets itself with probability 1/|train set| — a plain permutation would leave ~1 sample per batch undistilled
+  (its feature gradient toward itself is zero);
 * the members are switched to eval mode while the images are distilled (the official code leaves them in train
   mode, so its 10 distillation passes also move BatchNorm's running statistics) and restored afterwards;
 * the official code starts DVERGE from pre-trained baseline members (``--start-from baseline``); ``warmup_epochs``
@@ -225,13 +227,14 @@ class DVERGE(Objective):
         layer = self.layer
         assert layer is not None and self._generator is not None
         perm = torch.randperm(x.shape[0], generator=self._generator).to(x.device)
-        target = x[perm]
+        target = torch.empty_like(x)
+        target[perm] = x[perm.roll(1)]  # sample perm[k] is distilled toward perm[k-1]: never itself (B ≥ 2)
         distilled = [self.distill(m, x, target, layer) for m in members]
         losses = []
         for i, m in enumerate(members):
-            others = torch.cat([d for j, d in enumerate(distilled) if j != i])
-            out = m(others).view(n - 1, x.shape[0], -1)
-            losses.append(sum(F.cross_entropy(out[k], y) for k in range(n - 1)))
+            # one forward per other member's distilled batch, as the official trainer runs them: BatchNorm normalises
+            # over B samples and updates its running statistics once per batch, not once over (N-1)·B
+            losses.append(sum(F.cross_entropy(m(d), y) for j, d in enumerate(distilled) if j != i))
         loss_t = torch.stack(losses)  # type: ignore[arg-type]
         return ObjectiveOutput(
             losses=loss_t, terms={"ce": loss_t.detach(), "layer": torch.tensor(float(self._layer_index))}
