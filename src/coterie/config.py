@@ -186,6 +186,11 @@ class TrainConfig(ExperimentConfig):
     amp: Literal["off", "bf16", "fp16"] = "off"
     best_metric: str = Field(default="val_ens_acc_mean", description="picks best.safetensors; nll/ece/brier: min")
 
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _amp_off(cls, v: Any) -> Any:
+        return "off" if v is False else v  # YAML 1.1 reads a bare `off` (amp: off, --set amp=off) as false
+
     @field_validator("best_metric")
     @classmethod
     def _known_metric(cls, v: str) -> str:

@@ -91,3 +91,14 @@ def test_an_unknown_field_lists_its_sections_fields():
         validate_config(_base() | {"optimizer": {"name": "sgd", "momentun": 0.5}})
     with pytest.raises(ConfigError, match=r"zzz: unknown field \(allowed: amp, batch_size, "):
         validate_config(_base() | {"zzz": 1})
+
+
+def test_amp_off_survives_yaml(tmp_path):
+    import yaml
+
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(_base()) + "amp: off\n")  # YAML reads the bare word as false
+    assert load_config(p).amp == "off"
+    assert with_overrides(load_config(p), {"amp": False}).amp == "off"
+    with pytest.raises(ConfigError, match="amp"):
+        validate_config(_base() | {"amp": True})
