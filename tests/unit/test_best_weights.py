@@ -34,17 +34,18 @@ def _ens():
     return Ensemble.from_factory("mlp", 3, seed=0, in_features=10, num_classes=3, hidden=(16,), executor="fused")
 
 
-def _trainer(ens, run_dir, callbacks, epochs=6):
+def _trainer(ens, run_dir, callbacks, epochs=6, **kw):
     return Trainer(
         ens,
         CoLearning(-0.3),
-        lr=0.2,
+        lr=kw.pop("lr", 0.2),
         epochs=epochs,
         batch_size=16,
         seed=3,
         run_dir=run_dir,
         progress=False,
         callbacks=callbacks,
+        **kw,
     )
 
 
@@ -105,6 +106,26 @@ def test_best_survives_a_kill_and_resume(tmp_path):
         assert resumed.summary() == ref.summary(), kill_at
         for name in (BEST, FINAL):
             assert _equal_states(read_weights(d / name)[0], read_weights(tmp_path / "a" / name)[0]), (kill_at, name)
+
+
+def test_a_best_file_ahead_of_the_checkpoint_is_rewritten_without_a_note(tmp_path):
+    """checkpoint_every=4: a kill at epoch 5 leaves best.safetensors holding epoch 5 (a new best, lr 0.03 here: the
+    validation accuracy is best at epoch 2 among 0-3, then again at 5) while the checkpoint holds epoch 3. The resumed
+    run recomputes epochs 4-5 exactly and writes the file again: the uninterrupted run's summary and weights, and no
+    note (it used to say the file 'did not hold epoch 2')."""
+    train, val = _data()
+    kw = {"checkpoint_every": 4, "lr": 0.03}
+    ref = BestWeights(tmp_path / "a")
+    _trainer(_ens(), tmp_path / "a", [ref], **kw).fit(train, val)
+    assert ref.epoch == 5  # the case: a best epoch after the last checkpoint
+    for kill_at in range(1, 6):
+        d = tmp_path / f"b{kill_at}"
+        with pytest.raises(KilledError):
+            _trainer(_ens(), d, [BestWeights(d), _KillAt(kill_at)], **kw).fit(train, val)
+        resumed = BestWeights(d)
+        _trainer(_ens(), d, [resumed], **kw).fit(train, val)
+        assert resumed.summary() == ref.summary(), kill_at
+        assert _equal_states(read_weights(d / BEST)[0], read_weights(tmp_path / "a" / BEST)[0]), kill_at
 
 
 def test_resume_after_the_last_epoch_and_lost_best_file(tmp_path):

@@ -176,6 +176,10 @@ class BestWeights(Callback):
         last = int(trainer.history[-1]["epoch"])
         meta = read_weights_metadata(self.directory / BEST) or {}
         action = "keep" if meta.get("epoch") == str(self.epoch) else "last" if last == self.epoch else "reset"
+        if action == "reset" and str(meta.get("epoch", "")).isdigit() and int(meta["epoch"]) > last:
+            # written for an epoch after the checkpoint, lost with the kill: the resumed run recomputes those epochs
+            # bit for bit, so it writes the file again (on_fit_end checks that it did)
+            action = "ahead"
         sharding = getattr(trainer.ensemble, "sharding", None)
         if sharding is not None:  # rank 0 owns the files: everyone follows its decision (collectives must match)
             action = sharding.broadcast_object(action)
@@ -205,7 +209,18 @@ class BestWeights(Callback):
             self.note = f"{self.metric} was never logged (no validation data): best is the final epoch"
             log.warning("%s: %s", self.directory, self.note)
             self._save(trainer, last, None)
+        elif self._lost(trainer):  # after an "ahead" resume that did not rewrite it (the resumed run was not exact)
+            self.note = f"best.safetensors did not hold the best epoch {self.epoch} at the end; it holds epoch {last}"
+            log.warning("%s: %s", self.directory, self.note)
+            value = trainer.history[-1].get(self.metric)
+            self._save(trainer, last, None if value is None else float(value))
         save_weights(self.directory / FINAL, trainer.ensemble, {"epoch": last})
+
+    def _lost(self, trainer: Trainer) -> bool:
+        """Whether best.safetensors does not hold the best epoch (rank 0 decides for every rank)."""
+        lost = (read_weights_metadata(self.directory / BEST) or {}).get("epoch") != str(self.epoch)
+        sharding = getattr(trainer.ensemble, "sharding", None)
+        return bool(sharding.broadcast_object(lost)) if sharding is not None else lost
 
     def summary(self) -> dict[str, Any]:
         """``{"metric", "mode", "epoch", "value"}`` (plus ``note`` when something was unusual), for results.json."""
