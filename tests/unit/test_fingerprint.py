@@ -92,6 +92,19 @@ def test_config_diff_names_nested_leaves_and_absent_sides() -> None:
     assert config_diff(old, old) == []
 
 
+def test_a_refusal_always_names_its_field(tmp_path: Path) -> None:
+    # values equal in Python but typed differently hash differently: the refusal must still name the field
+    base = ci_dump(**{"objective.params.beta": 0, "objective.params.normalize": 1})
+    write_fingerprint(tmp_path, base)
+    for field, value in (("objective.params.beta", 0.0), ("objective.params.normalize", True)):
+        other = ci_dump(**{"objective.params.beta": 0, "objective.params.normalize": 1, field: value})
+        assert fingerprint(other) != fingerprint(base)
+        with pytest.raises(RunDirMismatch) as e:
+            check_run_dir(tmp_path, other)
+        assert [d[0] for d in e.value.differences] == [field]
+    assert config_diff({"a": [50, 50]}, {"a": [50.0, 50]}) == [("a", [50, 50], [50.0, 50])]
+
+
 def test_check_run_dir_new_same_and_different(tmp_path: Path) -> None:
     cfg = ci_dump()
     assert check_run_dir(tmp_path / "missing", cfg) is False

@@ -111,7 +111,8 @@ def fingerprint(config: Mapping[str, Any]) -> str:
 
 def config_diff(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
     """Leaves that differ between two config mappings as ``(dotted field, old, new)``; a missing side is
-    ``"(absent)"``. Lists are compared whole."""
+    ``"(absent)"``. Lists are compared whole. Leaves are compared as the fingerprint hashes them (their JSON), so
+    every refusal names its field: ``0`` and ``0.0``, or ``1`` and ``true``, differ here as they do in the hash."""
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         out: list[tuple[str, Any, Any]] = []
         for k in list(old) + [k for k in new if k not in old]:
@@ -123,7 +124,8 @@ def config_diff(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, An
             else:
                 out.extend(config_diff(old[k], new[k], key + "."))
         return out
-    return [] if old == new else [(prefix.rstrip(".") or "(config)", old, new)]
+    same = json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True)
+    return [] if same else [(prefix.rstrip(".") or "(config)", old, new)]
 
 
 def read_recorded(path: Path) -> dict[str, Any] | None:
