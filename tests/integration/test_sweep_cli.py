@@ -155,6 +155,32 @@ def test_database_of_the_same_sweep_with_another_base_names_what_changed(tmp_pat
     assert not (out / "runs").exists() and not (out / "sweep.yaml").exists()
 
 
+def test_a_grid_value_spelled_otherwise_than_the_recorded_one_is_refused(tmp_path: Path) -> None:
+    """beta -1.0 recorded, the grid now says -1: the same run under another run id (it would train and be recorded
+    twice, and the report then mixed the two): exit 2 naming both spellings, nothing written."""
+    out = tmp_path / "out"
+    first = load_sweep(shrunk_ci(tmp_path / "a.yaml", grid={"objective.params.beta": [-1.0], "seed": [0]}))
+    store = ResultStore.open(out / DB_NAME, first.sweep_id, first.name, first.base)
+    (run,) = first.expand()
+    assert store.claim(run.run_id, run.name, run.overrides, run.config_dict, str(out / "runs" / run.name), "test")
+    before = (out / DB_NAME).read_bytes()
+    res = sweep(
+        str(shrunk_ci(tmp_path / "b.yaml", grid={"objective.params.beta": [-1], "seed": [0]})), "--out", str(out)
+    )
+    assert res.exit_code == 2, res.output
+    text = res.output.replace("\n", "")
+    assert '{"objective.params.beta":-1,"seed":0} is {"objective.params.beta":-1.0,"seed":0}' in text
+    assert (out / DB_NAME).read_bytes() == before and not (out / "runs").exists()
+
+
+def test_a_grid_listing_one_value_twice_is_refused(tmp_path: Path) -> None:
+    res = sweep(
+        str(shrunk_ci(tmp_path / "s.yaml", grid={"objective.params.beta": [0, 0.0]})), "--out", str(tmp_path / "o")
+    )
+    assert res.exit_code == 2 and "another point of this grid" in res.output.replace("\n", "")
+    assert not (tmp_path / "o").exists()
+
+
 # ------------------------------------------------------------------------------------------------ killing
 def _wait_for(cond: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes]) -> bool:
     t0 = time.monotonic()

@@ -119,7 +119,41 @@ class SweepSpec:
                 continue
             seen.add(spec.run_id)
             runs.append(spec)
+        check_no_typed_twins(runs)
         return runs
+
+
+def check_no_typed_twins(
+    runs: Sequence[RunSpec], recorded: Mapping[str, Mapping[str, Any]] | None = None, where: str = ""
+) -> None:
+    """Refuse a grid point whose overrides equal, in value but not as written (``-1`` and ``-1.0``, ``1`` and
+    ``true``), those of a ``recorded`` run (``{run_id: overrides}``) or, without ``recorded``, of another point of
+    ``runs``: the two spellings hash to two run ids, so the same run would be trained and recorded twice.
+
+    Raises:
+        SweepError: naming both spellings.
+    """
+    index = {_value_key(o): (run_id, o) for run_id, o in (recorded or {}).items()}  # equal numbers: equal keys
+    where = where or ("a run recorded in results.sqlite" if recorded is not None else "another point of this grid")
+    for r in runs:
+        key = _value_key(r.overrides)
+        run_id, other = index.get(key, (r.run_id, r.overrides))
+        if run_id != r.run_id:
+            raise SweepError(
+                f"grid point {canonical_json(r.overrides)} is {canonical_json(other)} ({where}) written another "
+                f"way (a number's type differs), so it would run twice: write it as {canonical_json(other)}"
+            )
+        if recorded is None:
+            index[key] = (r.run_id, r.overrides)
+
+
+def _value_key(v: Any) -> Any:
+    """A hashable key equal for equal values (Python's ``hash(1) == hash(1.0) == hash(True)``)."""
+    if isinstance(v, Mapping):
+        return tuple(sorted((str(k), _value_key(x)) for k, x in v.items()))
+    if isinstance(v, (list, tuple)):
+        return tuple(_value_key(x) for x in v)
+    return v
 
 
 def _validate(raw: Mapping[str, Any], what: str) -> ExperimentConfig:

@@ -30,7 +30,7 @@ import yaml
 
 from coterie.experiments.fingerprint import RunDirError, RunDirMismatch
 from coterie.sweep.backends import StartMethod, run_local, run_ray
-from coterie.sweep.grid import RunSpec, SweepSpec
+from coterie.sweep.grid import RunSpec, SweepSpec, check_no_typed_twins
 from coterie.sweep.store import DB_NAME, ResultStore, owner_tag
 from coterie.utils.io import atomic_write_text
 from coterie.utils.progress import progress_bar
@@ -130,6 +130,7 @@ def run_sweep(
     runs = spec.expand()  # raises SweepError before anything is written
     check_run_dirs(out, runs)  # raises RunDirError before anything is written
     store = ResultStore.open(out / DB_NAME, spec.sweep_id, spec.name, spec.base)
+    check_no_typed_twins(runs, store.recorded_overrides())  # before anything else is written
     _write_sweep_file(out / "sweep.yaml", spec)
     status = store.status()
     owner = owner_tag()

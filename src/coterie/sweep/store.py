@@ -269,6 +269,12 @@ class ResultStore:
             rows = con.execute("SELECT run_id, status, owner, claimed_at FROM runs").fetchall()
         return {r[0]: {"status": r[1], "owner": r[2], "claimed_at": r[3]} for r in rows}
 
+    def recorded_overrides(self) -> dict[str, dict[str, Any]]:
+        """``{run_id: grid overrides}`` for every recorded run (any status)."""
+        with self._connect() as con:
+            rows = con.execute("SELECT run_id, overrides FROM runs").fetchall()
+        return {r[0]: json.loads(r[1]) for r in rows if r[1]}
+
     def claim(
         self,
         run_id: str,
