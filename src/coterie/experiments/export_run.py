@@ -74,7 +74,8 @@ def check_export_args(fmt: str, which: str) -> None:
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:
             raise RunArgumentError(
-                f"--format onnx needs the package(s) {', '.join(missing)}, not installed: pip install 'coterie[onnx]'"
+                f"ONNX export (--format onnx, or an .onnx --out) needs the package(s) {', '.join(missing)}, not "
+                "installed: pip install 'coterie[onnx]'"
             )
 
 
