@@ -363,7 +363,8 @@ def run_merge(cfg: MergeConfig, rundir: RunDir) -> dict[str, Any]:
             r = {**report(merged), "seconds": cost["seconds"], "cost": cost, **info}
             out[name] = r
             artifacts.save_merged(rundir, cfg.model.name, kw, "hierarchy" if hierarchical else "pair", name, merged)
-            rundir.log_metrics({"stage": "hierarchy" if hierarchical else "pair", "variant": name, **r})
+            record = {"stage": "hierarchy" if hierarchical else "pair", "variant": name, **r}
+            rundir.log_metrics(record, key=("stage", "variant"))  # a resumed run redoes the merges
             log.info(
                 "%s %s: val %.4f test %.4f", "hierarchy" if hierarchical else "pair", name, r["val_acc"], r["test_acc"]
             )

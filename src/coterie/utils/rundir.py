@@ -7,7 +7,7 @@ leaves a half-written results file or checkpoint behind.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,11 @@ class RunDir:
     """The files of one run. ``path`` is created on first write."""
 
     path: Path
+    # per key: (metrics.jsonl's (size, mtime) when read, the key values recorded); re-read whenever the file changed
+    # otherwise than through this object, so a truncation through another RunDir (the Trainer's, on resume) is seen
+    _recorded: dict[tuple[str, ...], tuple[tuple[int, int], set[str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -41,12 +46,40 @@ class RunDir:
         """Write the configuration actually used to ``config.yaml``."""
         atomic_write_text(self.path / "config.yaml", yaml.safe_dump(to_jsonable(config), sort_keys=False))
 
-    def log_metrics(self, record: dict[str, Any]) -> None:
-        """Append one JSON object to ``metrics.jsonl``."""
+    def log_metrics(self, record: dict[str, Any], key: tuple[str, ...] = ()) -> None:
+        """Append one JSON object to ``metrics.jsonl``.
+
+        ``key``: fields that identify the record (e.g. ``("stage", "variant")``); a record whose key values are
+        already recorded is not written again. Experiments that redo a stage on resume log with a key, so a resumed
+        run's log equals an uninterrupted one's. A record lacking a key field is always written.
+        """
+        ident = json.dumps(to_jsonable([record.get(k) for k in key])) if key and all(k in record for k in key) else None
+        if ident is not None and ident in self._recorded_keys(key):
+            return
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.metrics_path, "a") as f:
             f.write(json.dumps(to_jsonable(record)) + "\n")
             f.flush()
+        if ident is not None:
+            self._recorded[key][1].add(ident)
+            self._recorded[key] = (self._stamp(), self._recorded[key][1])
+
+    def _recorded_keys(self, key: tuple[str, ...]) -> set[str]:
+        """The ``key`` values of the records in ``metrics.jsonl`` (cached while the file is unchanged)."""
+        stamp = self._stamp()
+        cached = self._recorded.get(key)
+        if cached is None or cached[0] != stamp:
+            rows = [r for r in self.read_metrics() if all(k in r for k in key)]
+            cached = (stamp, {json.dumps([r[k] for k in key]) for r in rows})
+            self._recorded[key] = cached
+        return cached[1]
+
+    def _stamp(self) -> tuple[int, int]:
+        """metrics.jsonl's (size, mtime in ns); (0, 0) when it does not exist."""
+        if not self.metrics_path.exists():
+            return (0, 0)
+        st = self.metrics_path.stat()
+        return (st.st_size, st.st_mtime_ns)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """All records of ``metrics.jsonl`` (a truncated last line from a killed run is skipped)."""

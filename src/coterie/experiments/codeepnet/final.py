@@ -68,7 +68,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _logger(rundir: RunDir, label: str, repeat: int) -> Any:
-    return lambda rec: rundir.log_metrics({"phase": "train", "model": label, "repeat": repeat, **rec})
+    return lambda rec: rundir.log_metrics(
+        {"phase": "train", "model": label, "repeat": repeat, **rec}, key=("phase", "model", "repeat", "epoch")
+    )
 
 
 def train_pair(

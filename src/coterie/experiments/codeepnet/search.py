@@ -99,7 +99,9 @@ def search_architecture(
             ga_cfg,
             evaluator=evaluator,
             initial=[initial],
-            on_generation=lambda rec: rundir.log_metrics({"phase": "search", "model": model, **rec.to_dict()}),
+            on_generation=lambda rec: rundir.log_metrics(
+                {"phase": "search", "model": model, **rec.to_dict()}, key=("phase", "model", "generation")
+            ),
         )
         result = ga.run()
     finally:

@@ -35,7 +35,7 @@ class _MetaLog:
         self.rundir, self.kind, self.tag, self.bar, self.task_id = rundir, kind, tag, bar, task_id
 
     def __call__(self, rec: dict[str, float]) -> None:
-        self.rundir.log_metrics({"phase": "meta", "model": self.kind, **rec})
+        self.rundir.log_metrics({"phase": "meta", "model": self.kind, **rec}, key=("phase", "model", "outer_step"))
         self.bar.update(self.task_id, advance=1, description=f"{self.tag} meta L_I {rec['inner_loss']:.4g}")
 
 
@@ -147,7 +147,8 @@ def _arms_phase(cfg: LdnnConfig, task: LdnnTask, kind: str, rundir: RunDir, meta
                 records.trained_mix = model
             curve = {f"val_{task.metric_name}_curve": curves[s]}  # after each epoch (the plateau rule reads it)
             rundir.log_metrics(
-                {"phase": "eval", "model": kind, "arm": arm, "seed": s, "train_loss": train_losses[s], **rec, **curve}
+                {"phase": "eval", "model": kind, "arm": arm, "seed": s, "train_loss": train_losses[s], **rec, **curve},
+                key=("phase", "model", "arm", "seed"),
             )
         artifacts.save_arm(rundir, cfg, kind, task.dims, arm, act, meta.exported, models)
         log.info("%s-%s %s: mean val %s %.4g", cfg.task, kind, arm, task.metric_name, np.mean(records.metric[arm]))

@@ -128,7 +128,8 @@ def run(cfg: RobustnessConfig, rundir: RunDir) -> dict[str, Any]:
     repeats = []
     for r in range(cfg.first_repeat, cfg.first_repeat + cfg.repeats):
         rep = run_repeat(cfg, splits, rundir, r)
-        rundir.log_metrics({"repeat": r, "summary_clean": {k: v["vote"] for k, v in rep["clean"].items()}})
+        summary = {"repeat": r, "summary_clean": {k: v["vote"] for k, v in rep["clean"].items()}}
+        rundir.log_metrics(summary, key=("repeat", "summary_clean"))
         repeats.append(rep)
     res = summarise(cfg, repeats)
     res["data"] = {
