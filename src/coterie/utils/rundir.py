@@ -23,7 +23,7 @@ class RunDir:
     path: Path
     # per key: (metrics.jsonl's (size, mtime) when read, the key values recorded); re-read whenever the file changed
     # otherwise than through this object, so a truncation through another RunDir (the Trainer's, on resume) is seen
-    _recorded: dict[tuple[str, ...], tuple[tuple[int, int], set[str]]] = field(
+    _recorded: dict[tuple[str, ...], tuple[tuple[int, int], set[str | None]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -53,24 +53,25 @@ class RunDir:
         already recorded is not written again. Experiments that redo a stage on resume log with a key, so a resumed
         run's log equals an uninterrupted one's. A record lacking a key field is always written.
         """
-        ident = json.dumps(to_jsonable([record.get(k) for k in key])) if key and all(k in record for k in key) else None
-        if ident is not None and ident in self._recorded_keys(key):
+        line = to_jsonable(record)
+        ident = _identity(line, key)
+        seen = self._recorded_keys(key) if ident is not None else None
+        if seen is not None and ident in seen:
             return
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(to_jsonable(record)) + "\n")
+            f.write(json.dumps(line) + "\n")
             f.flush()
-        if ident is not None:
-            self._recorded[key][1].add(ident)
-            self._recorded[key] = (self._stamp(), self._recorded[key][1])
+        if seen is not None:
+            seen.add(ident)
+            self._recorded[key] = (self._stamp(), seen)
 
-    def _recorded_keys(self, key: tuple[str, ...]) -> set[str]:
-        """The ``key`` values of the records in ``metrics.jsonl`` (cached while the file is unchanged)."""
+    def _recorded_keys(self, key: tuple[str, ...]) -> set[str | None]:
+        """The ``key`` identities of the records in ``metrics.jsonl`` (cached while the file is unchanged)."""
         stamp = self._stamp()
         cached = self._recorded.get(key)
         if cached is None or cached[0] != stamp:
-            rows = [r for r in self.read_metrics() if all(k in r for k in key)]
-            cached = (stamp, {json.dumps([r[k] for k in key]) for r in rows})
+            cached = (stamp, {_identity(r, key) for r in self.read_metrics()} - {None})
             self._recorded[key] = cached
         return cached[1]
 
@@ -113,3 +114,8 @@ class RunDir:
 
         self.path.mkdir(parents=True, exist_ok=True)
         return save_figure(fig, self.path / name, dpi=110, bbox_inches="tight")
+
+
+def _identity(record: dict[str, Any], key: tuple[str, ...]) -> str | None:
+    """The JSON of ``record``'s ``key`` values, or None when ``key`` is empty or a key field is missing."""
+    return json.dumps([record[k] for k in key]) if key and all(k in record for k in key) else None
