@@ -137,11 +137,12 @@ def check_no_typed_twins(
     where = where or ("a run recorded in results.sqlite" if recorded is not None else "another point of this grid")
     for r in runs:
         key = _value_key(r.overrides)
-        run_id, other = index.get(key, (r.run_id, r.overrides))
-        if run_id != r.run_id:
+        hit = index.get(key)
+        if hit is not None and hit[0] != r.run_id:
+            other = canonical_json(hit[1])
             raise SweepError(
-                f"grid point {canonical_json(r.overrides)} is {canonical_json(other)} ({where}) written another "
-                f"way (a number's type differs), so it would run twice: write it as {canonical_json(other)}"
+                f"grid point {canonical_json(r.overrides)} is {other} ({where}) written another way (a number's type "
+                f"differs), so it would run twice: write it as {other}"
             )
         if recorded is None:
             index[key] = (r.run_id, r.overrides)

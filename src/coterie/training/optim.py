@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import nn
@@ -12,7 +12,7 @@ from torch import nn
 from coterie.training.packed_sgd import PackedSGD
 
 OptimizerName = Literal["sgd", "adam", "adamw"]
-OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw")
+OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
 ScheduleName = Literal["constant", "cosine", "step"]
 
 
