@@ -186,13 +186,11 @@ class BestWeights(Callback):
         if action == "last":  # the restored weights are the best ones
             self._save(trainer, last, self.value)
         elif action == "reset":
-            self.note = (
+            self._restart_at_last(
+                trainer,
                 f"best.safetensors did not hold epoch {self.epoch} when the run resumed after epoch "
-                f"{last}; best is chosen among epochs >= {last}"
+                f"{last}; best is chosen among epochs >= {last}",
             )
-            log.warning("%s: %s", self.directory, self.note)
-            value = trainer.history[-1].get(self.metric)
-            self._save(trainer, last, None if value is None else float(value))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict[str, Any], val_logits: Tensor | None) -> None:
         if not self._synced:
@@ -210,11 +208,17 @@ class BestWeights(Callback):
             log.warning("%s: %s", self.directory, self.note)
             self._save(trainer, last, None)
         elif self._lost(trainer):  # after an "ahead" resume that did not rewrite it (the resumed run was not exact)
-            self.note = f"best.safetensors did not hold the best epoch {self.epoch} at the end; it holds epoch {last}"
-            log.warning("%s: %s", self.directory, self.note)
-            value = trainer.history[-1].get(self.metric)
-            self._save(trainer, last, None if value is None else float(value))
+            self._restart_at_last(
+                trainer, f"best.safetensors did not hold the best epoch {self.epoch} at the end; it holds epoch {last}"
+            )
         save_weights(self.directory / FINAL, trainer.ensemble, {"epoch": last})
+
+    def _restart_at_last(self, trainer: Trainer, note: str) -> None:
+        """Best becomes the last restored or trained epoch (the current weights), with ``note`` saying why."""
+        self.note = note
+        log.warning("%s: %s", self.directory, note)
+        value = trainer.history[-1].get(self.metric)
+        self._save(trainer, int(trainer.history[-1]["epoch"]), None if value is None else float(value))
 
     def _lost(self, trainer: Trainer) -> bool:
         """Whether best.safetensors does not hold the best epoch (rank 0 decides for every rank)."""
