@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -48,6 +47,7 @@ def run(
     With --nproc K the members are trained in K processes started by torchrun (coterie.experiments.parallel).
     """
     from coterie.cli.support import exit_codes
+    from coterie.training.distributed import env_rank
 
     setup_logging(verbose)
     path = resolve_config_path(config)
@@ -59,7 +59,7 @@ def run(
         require_config_extras(cfg)  # a missing optional package: one line, exit 2, nothing written
         out = out or _default_out(path.stem)
         results = _run_resolved(cfg, out, restart, nproc)
-    if summary and os.environ.get("RANK", "0") == "0":  # one table: the --nproc parent's, or rank 0's under torchrun
+    if summary and env_rank() == 0:  # one table: the --nproc parent's, or rank 0's under torchrun
         console.print(f"[green]finished[/] {cfg.experiment} → {out}")
         _print_results_summary(results, cfg.experiment)
 
@@ -107,18 +107,19 @@ def _run_resolved(cfg: Any, out: Path, restart: bool, nproc: int) -> dict:
     """Guard (or restart) the run directory, then run in this process, K processes or as a torchrun worker."""
     from coterie.experiments import parallel
     from coterie.experiments.runner import guard_run_dir, run_config
+    from coterie.training.distributed import check_world_size, env_world_size
     from coterie.utils.errors import InputError
 
-    worker = parallel.env_world_size() > 1  # this process was started by torchrun
+    env_world = env_world_size()
+    worker = env_world > 1  # this process was started by torchrun
     if (nproc > 1 or worker) and cfg.experiment not in parallel.SUPPORTED_EXPERIMENTS:
         raise InputError(f"--nproc/torchrun supports experiments {parallel.SUPPORTED_EXPERIMENTS} only")
-    world = parallel.env_world_size() if worker else nproc
-    if world > 1 and world > cfg.ensemble.size:  # each rank would refuse once started: say it here, write nothing
-        what = f"torchrun's {world} processes" if worker else f"--nproc {nproc}"
-        raise InputError(
-            f"{what} for {cfg.ensemble.size} members: use at most one process per member "
-            f"(--nproc {cfg.ensemble.size} or fewer)"
-        )
+    if worker or nproc > 1:  # each rank would refuse once started (distributed.attach): say it here, write nothing
+        what = f"torchrun's {env_world} processes" if worker else f"--nproc {nproc}"
+        try:
+            check_world_size(env_world if worker else nproc, cfg.ensemble.size, what)
+        except ValueError as e:
+            raise InputError(str(e)) from None
     if worker:  # each rank guards its own directory
         if restart:  # every rank would move the same directory at once
             raise InputError("--restart cannot be used under torchrun: move the run directory aside, or use --nproc")

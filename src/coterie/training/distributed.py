@@ -58,6 +58,25 @@ def env_world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def env_rank() -> int:
+    """``RANK`` from the environment (0 when unset)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def check_world_size(world: int, members: int, what: str | None = None) -> None:
+    """Refuse more processes than members (each process trains at least one); ``what`` names the processes in the
+    message (default ``"<world> processes"``).
+
+    Raises:
+        ValueError: ``world > members``.
+    """
+    if world > members:
+        raise ValueError(
+            f"{what or f'{world} processes'} for {members} members: use at most one process per member "
+            f"({members} or fewer)"
+        )
+
+
 def is_active() -> bool:
     """True inside an initialised process group of more than one process."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
@@ -209,8 +228,7 @@ def attach(ensemble: Any) -> MemberSharding:
     if not is_active():
         raise RuntimeError("no process group with more than one process; start with torchrun (or --nproc K)")
     world = dist.get_world_size()
-    if world > len(ensemble):
-        raise ValueError(f"{world} processes for {len(ensemble)} members: use at most one process per member")
+    check_world_size(world, len(ensemble))
     sharding = MemberSharding(len(ensemble), dist.get_rank(), world)
     ensemble.sharding = sharding
     return sharding
