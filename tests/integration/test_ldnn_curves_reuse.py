@@ -21,6 +21,7 @@ from coterie.experiments.ldnn.arms import arm_epochs, arm_trainer, fit_arm
 from coterie.experiments.ldnn.reuse import reused_activations, source_run
 from coterie.experiments.runner import guard_run_dir
 from coterie.utils.errors import InputError
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,11 +118,8 @@ def _collected(source: Path, reuse: Path, tmp_path: Path) -> None:
     """summarise.py --collect on the source and the reuse run: the reuse rows' source is the source run's task, only
     the source has a meta-learning row, and curves.csv holds every arm x seed curve with its epochs."""
     import csv
-    import importlib.util
 
-    spec = importlib.util.spec_from_file_location("summarise", ROOT / "docs/results/learned-diversity/summarise.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(ROOT / "docs/results/learned-diversity/summarise.py", "summarise")
     mod.main(["--collect", str(source), str(reuse), "--runs", str(tmp_path / "runs.csv")])
     runs = list(csv.DictReader((tmp_path / "runs.csv").open()))
     assert {(r["task"], r["source"]) for r in runs} == {("mnist1d", "mnist1d"), ("vanderpol", "mnist1d")}

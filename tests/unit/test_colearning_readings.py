@@ -4,7 +4,6 @@ placed on the grid by the validation curve fixes the slope of log|β*| on log N)
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,16 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from script_loader import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(10)
 
 
 @pytest.fixture(scope="module")
 def rd():
-    spec = importlib.util.spec_from_file_location("colearn_readings", ROOT / "docs/results/colearning/readings.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / "docs/results/colearning/readings.py", "colearn_readings")
 
 
 def runs(sizes, betas, cols: dict[str, Callable[[int, float, int], float]], seeds=SEEDS, **const) -> pd.DataFrame:

@@ -7,7 +7,6 @@ counted by hand over the 2^6 sign patterns of 6 seeds.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sqlite3
@@ -16,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = (2, 4, 8)
@@ -34,10 +35,7 @@ DIFFS = {
 
 @pytest.fixture(scope="module")
 def summarise():
-    spec = importlib.util.spec_from_file_location("colearn_summarise", ROOT / "docs/results/colearning/summarise.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / "docs/results/colearning/summarise.py", "colearn_summarise")
 
 
 def fake_runs() -> pd.DataFrame:

@@ -4,23 +4,19 @@ p = 2/256, significant after Holm over ≤ 4 arms; 4 seeds can never be, p ≥ 2
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(8)
 
 
 def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(
-        f"ldnn_{name}_test", ROOT / f"docs/results/learned-diversity/{name}.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / f"docs/results/learned-diversity/{name}.py", f"ldnn_{name}_test")
 
 
 R = _load("readings")

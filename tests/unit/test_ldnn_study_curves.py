@@ -3,22 +3,20 @@ committed pilot curves (whose plateau epochs the README quotes), the convergence
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+from script_loader import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = ROOT / "docs/results/learned-diversity"
 
 
 def _curves():
-    spec = importlib.util.spec_from_file_location("ldnn_study_curves", STUDY / "study_curves.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(STUDY / "study_curves.py", "ldnn_study_curves")
 
 
 def test_plateau_rule_on_hand_made_curves() -> None:

@@ -3,21 +3,19 @@ paired advantages and the pre-registered verdict, against numbers computed by ha
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _summarise():
     path = ROOT / "docs/results/learned-diversity/summarise.py"
-    spec = importlib.util.spec_from_file_location("ldnn_study_summarise", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(path, "ldnn_study_summarise")
 
 
 # 6 seeds. mix - type1 = +1..+6 % (all positive), mix - type2 = +1,+2,+3,+4,+5,-6 %, mix - relu = -1..-6 %.

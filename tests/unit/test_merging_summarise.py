@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from script_loader import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("merging_summarise", ROOT / "docs/results/merging/summarise.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / "docs/results/merging/summarise.py", "merging_summarise")
 
 
 # seed: (best parent test, mega-scalar test, average test, ensemble test, best-parent-val (val, test))

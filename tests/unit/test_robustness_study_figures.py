@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from script_loader import load_script
+
 ROOT = Path(__file__).resolve().parents[2] / "docs" / "results" / "robustness"
-spec = importlib.util.spec_from_file_location("robustness_study_figures", ROOT / "figures.py")
-assert spec is not None and spec.loader is not None
-F = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(F)
+F = load_script(ROOT / "figures.py", "robustness_study_figures")
 
 
 def _run_dir(path: Path, seed: int, val: float) -> Path:

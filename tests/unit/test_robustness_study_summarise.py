@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
 
+from script_loader import load_script
+
 PATH = Path(__file__).resolve().parents[2] / "docs" / "results" / "robustness" / "summarise.py"
-spec = importlib.util.spec_from_file_location("robustness_study_summarise", PATH)
-assert spec is not None and spec.loader is not None
-S = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(S)
+S = load_script(PATH, "robustness_study_summarise")
 
 T2 = 4.302652729911275  # Student's t, 97.5 % quantile, 2 degrees of freedom
 
