@@ -54,13 +54,12 @@ def export_format(out: str | Path, fmt: str | None) -> str:
     A suffix of the other format is refused (RunArgumentError): ``--out e.onnx`` holding a torch-export archive
     would be read by neither tool."""
     suffix = Path(out).suffix.lower()
+    named = {s: f for f, s in SUFFIXES.items()}.get(suffix)  # the format this suffix belongs to, if any
     if fmt is None:
-        return "onnx" if suffix == SUFFIXES["onnx"] else "torch-export"
-    clash = [f for f, s in SUFFIXES.items() if s == suffix and f != fmt]
-    if clash:
+        return named or "torch-export"
+    if named is not None and named != fmt:
         raise RunArgumentError(
-            f"--out {out}: {suffix} is the {clash[0]} suffix but --format is {fmt} "
-            f"(use {SUFFIXES[fmt]}, or drop --format)"
+            f"--out {out}: {suffix} is the {named} suffix but --format is {fmt} (use {SUFFIXES[fmt]}, or drop --format)"
         )
     return fmt
 

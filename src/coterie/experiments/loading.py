@@ -71,8 +71,8 @@ def weights_path(rundir: RunDir, which: str) -> Path:
     an interrupted or running run's ``best.safetensors`` is only the best epoch so far, not what the run produces."""
     name = check_which(which)
     path = rundir.path / name
-    finished = (rundir.path / "results.json").exists()
-    if path.is_file() and finished:
+    finished, exists = (rundir.path / "results.json").exists(), path.is_file()
+    if exists and finished:
         return path
     present = sorted(p.name for p in rundir.path.glob("*.safetensors"))
     if finished:
@@ -83,7 +83,7 @@ def weights_path(rundir: RunDir, which: str) -> Path:
     else:
         hint = "the run has not finished (still running, failed or killed): finish it with `coterie run` first"
     have = f"weights files present: {', '.join(present)}" if present else "no weights files present"
-    what = f"no {name}" if not path.is_file() else f"{name} only from an unfinished run (no results.json)"
+    what = f"{name} only from an unfinished run (no results.json)" if exists else f"no {name}"
     raise RunLoadError(f"{rundir.path} has {what} ({have}); {hint}")
 
 
